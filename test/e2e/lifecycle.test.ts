@@ -1,0 +1,77 @@
+/**
+ * `npm start` as a process: SIGTERM stops everything it started; persisted mode keeps data and
+ * secrets across restarts. Each test starts its own runtime (its own Java).
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { documentClient } from '../../lambdas/adapters/aws-clients';
+import { freePort } from '../../local/ports';
+import { startLocalProcess } from '../support/local-process';
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+const portOpen = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+  });
+
+test('SIGTERM stops the gateway, DynamoDB Local and the S3 server, and exits 0', async () => {
+  // Prepare
+  const port = await freePort();
+  const runtime = await startLocalProcess({ name: 'lifecycle-sigterm', port });
+  const info = await (await fetch(`${runtime.url}/_local/info`)).json();
+  const ports = [port, Number(new URL(info.dynamodb.endpoint).port), Number(new URL(info.s3.endpoint).port)];
+  expect(alive(info.processes.dynamodbPid)).toBe(true);
+
+  // Act
+  const code = await runtime.stop('SIGTERM');
+
+  // Assess
+  expect(code).toBe(0);
+  expect(alive(info.processes.runtimePid)).toBe(false);
+  expect(alive(info.processes.dynamodbPid)).toBe(false);
+  expect(await Promise.all(ports.map(portOpen))).toEqual([false, false, false]);
+});
+
+test('persisted mode keeps items and generated secrets across a restart', async () => {
+  // Prepare
+  const dataDir = mkdtempSync(join(tmpdir(), 'local-data-'));
+  const env = { LOCAL_IN_MEMORY: '0', LOCAL_DATA_DIR: dataDir, KEY_CLAIM_TOKEN: '', RETRIEVE_HMAC_KEY: '', METRICS_API_KEY: '' };
+  const first = await startLocalProcess({ name: 'lifecycle-persist-1', port: await freePort(), env });
+  const firstInfo = await (await fetch(`${first.url}/_local/info`)).json();
+  const pk = `test#${randomUUID()}`;
+  const client = (endpoint: string) =>
+    documentClient({ endpoint, region: firstInfo.dynamodb.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const writer = client(firstInfo.dynamodb.endpoint);
+  await writer.send(new PutCommand({ TableName: firstInfo.dynamodb.tables.submission, Item: { pk, kept: true } }));
+  writer.destroy();
+  expect(await first.stop()).toBe(0);
+
+  // Act
+  const second = await startLocalProcess({ name: 'lifecycle-persist-2', port: await freePort(), env });
+  const secondInfo = await (await fetch(`${second.url}/_local/info`)).json();
+  const reader = client(secondInfo.dynamodb.endpoint);
+  const item = await reader.send(new GetCommand({ TableName: secondInfo.dynamodb.tables.submission, Key: { pk } }));
+  reader.destroy();
+  await second.stop();
+
+  // Assess
+  expect(item.Item).toEqual({ pk, kept: true });
+  expect(secondInfo.storage).toEqual({ inMemory: false, dataDir });
+  expect(secondInfo.keyClaimTokens).toEqual(firstInfo.keyClaimTokens);
+  expect(secondInfo.retrieveHmacKey).toBe(firstInfo.retrieveHmacKey);
+  expect(secondInfo.exportSigningPublicKeyPem).toBe(firstInfo.exportSigningPublicKeyPem);
+});
