@@ -26,6 +26,8 @@ export interface LocalConfig {
   readonly port: number;
   readonly keyClaimTokens: readonly KeyClaimToken[];
   readonly retrieveHmacKeyHex: string;
+  /** Key of the HMACs that replace codes, hashIds and IPs at rest (hex, ≥ 32 bytes). */
+  readonly submissionHmacKey: Buffer;
   readonly ecdsaKeyHex: string;
   readonly signingKey: SigningKey;
   readonly metricsApiKey: string;
@@ -35,6 +37,8 @@ export interface LocalConfig {
   /** Absolute path of the persisted state; undefined when in memory. */
   readonly dataDir?: string;
   readonly exportIntervalSeconds: number;
+  /** Key quota per key pair (upstream shipped 43). */
+  readonly initialRemainingKeys: number;
   /** 0 = pick a free port. */
   readonly dynamodbPort: number;
   readonly s3Port: number;
@@ -56,6 +60,7 @@ interface StoredSecrets {
   RETRIEVE_HMAC_KEY?: string;
   ECDSA_KEY?: string;
   METRICS_API_KEY?: string;
+  SUBMISSION_HMAC_KEY?: string;
 }
 
 const SECRET_GENERATORS: Record<keyof StoredSecrets, () => string> = {
@@ -63,6 +68,7 @@ const SECRET_GENERATORS: Record<keyof StoredSecrets, () => string> = {
   RETRIEVE_HMAC_KEY: () => randomBytes(32).toString('hex'),
   ECDSA_KEY: () => ecdsaKeyToHex(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey),
   METRICS_API_KEY: () => randomBytes(24).toString('base64url'),
+  SUBMISSION_HMAC_KEY: () => randomBytes(32).toString('hex'),
 };
 
 export function loadConfig(env: Env = process.env, cwd = process.cwd()): LocalConfig {
@@ -88,6 +94,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): LocalCo
   const dynamodbPort = int('LOCAL_DYNAMODB_PORT', 0, 0, 65535);
   const s3Port = int('LOCAL_S3_PORT', 0, 0, 65535);
   const exportIntervalSeconds = int('LOCAL_EXPORT_INTERVAL_SECONDS', 60, 1, 86400);
+  const initialRemainingKeys = int('INITIAL_REMAINING_KEYS', 43, 1, 1000);
   const regionCode = take(parseRegionCode(env.REGION_CODE || '302'), '302');
   const exportRegion = take(parseExportRegion(env.EXPORT_REGION || 'CA'), 'CA');
 
@@ -111,6 +118,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): LocalCo
   const ecdsaKeyHex = secret('ECDSA_KEY');
   const signingKey = take(parseEcdsaKey(ecdsaKeyHex), undefined);
   const metricsApiKey = take(parseApiKey(secret('METRICS_API_KEY')), '');
+  const submissionHmacKey = take(parseHmacKey(secret('SUBMISSION_HMAC_KEY'), 'SUBMISSION_HMAC_KEY'), Buffer.alloc(0));
 
   if (problems.length > 0 || !signingKey) throw new ConfigError(problems);
   if (dataDir && generated.length > 0) writeStoredSecrets(dataDir, stored);
@@ -119,6 +127,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): LocalCo
     port,
     keyClaimTokens,
     retrieveHmacKeyHex: retrieveHmacKeyHex.toLowerCase(),
+    submissionHmacKey,
     ecdsaKeyHex,
     signingKey,
     metricsApiKey,
@@ -127,6 +136,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): LocalCo
     inMemory,
     dataDir,
     exportIntervalSeconds,
+    initialRemainingKeys,
     dynamodbPort,
     s3Port,
     generated,

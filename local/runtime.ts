@@ -8,6 +8,10 @@ import type { AddressInfo } from 'node:net';
 import { BUCKET_LIST, TABLE_LIST, type BucketRole, type TableRole } from '../lib/definitions';
 import { dynamoDbClient, documentClient, s3Client, type EndpointOptions } from '../lambdas/adapters/aws-clients';
 import { handler as servicesHandler } from '../lambdas/handlers/services';
+import { makeIssueCodeHandler } from '../lambdas/handlers/issue-code';
+import { makeClaimKeyHandler } from '../lambdas/handlers/claim-key';
+import { makeUploadKeysHandler } from '../lambdas/handlers/upload-keys';
+import { buildSubmissionContext } from '../lambdas/shared/submission-context';
 import { ensureBucket, ensureTable } from './bootstrap';
 import { OffsetClock } from './clock';
 import { registerControls, clockState } from './controls';
@@ -84,6 +88,21 @@ export async function startRuntime(config: LocalConfig, log: RuntimeLog): Promis
     const routes = new RouteTable();
     routes.lambda('ANY', '/services/ping', 'services', servicesHandler);
     routes.lambda('ANY', '/services/present', 'services', servicesHandler);
+
+    const submission = buildSubmissionContext({
+      db: clients.dynamo,
+      tables: { submission: tableNames.submission, diagnosisKeys: tableNames.diagnosisKeys },
+      hmacKey: config.submissionHmacKey,
+      keyClaimTokens: config.keyClaimTokens,
+      clock,
+      settings: { regionCode: config.regionCode, initialRemainingKeys: config.initialRemainingKeys },
+    });
+    const submissionContext = async () => submission;
+    const issueCode = makeIssueCodeHandler(submissionContext);
+    routes.lambda('ANY', '/new-key-claim', 'issue-code', issueCode);
+    routes.lambda('ANY', '/new-key-claim/{hashId}', 'issue-code', issueCode);
+    routes.lambda('ANY', '/claim-key', 'claim-key', makeClaimKeyHandler(submissionContext));
+    routes.lambda('ANY', '/upload', 'upload-keys', makeUploadKeysHandler(submissionContext));
 
     const startedAt = new Date().toISOString();
     let url = '';

@@ -56,13 +56,16 @@ export function formatKeyClaimTokens(tokens: readonly KeyClaimToken[]): string {
   return tokens.map((t) => `${t.token}=${t.region}`).join(':');
 }
 
-/** `RETRIEVE_HMAC_KEY`: hex text of at least 64 characters (≥ 32 bytes), as upstream. */
-export function parseHmacKey(raw: string): Parsed<Buffer> {
+/**
+ * `RETRIEVE_HMAC_KEY` (and `SUBMISSION_HMAC_KEY`): hex text of at least 64 characters
+ * (≥ 32 bytes), as upstream.
+ */
+export function parseHmacKey(raw: string, name = 'RETRIEVE_HMAC_KEY'): Parsed<Buffer> {
   if (!/^[0-9a-fA-F]*$/.test(raw) || raw.length % 2 !== 0) {
-    return fail('RETRIEVE_HMAC_KEY: must be hex text with an even number of digits');
+    return fail(`${name}: must be hex text with an even number of digits`);
   }
   if (raw.length < 64) {
-    return fail(`RETRIEVE_HMAC_KEY: must be at least 64 hex characters (got ${raw.length})`);
+    return fail(`${name}: must be at least 64 hex characters (got ${raw.length})`);
   }
   return ok(Buffer.from(raw, 'hex'));
 }

@@ -12,7 +12,12 @@ import { text, type HttpResult } from './http';
 
 export type HttpHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<HttpResult>;
 
-export function httpHandler(route: string, handle: (event: APIGatewayProxyEvent) => Promise<HttpResult>): HttpHandler {
+export function httpHandler(
+  route: string,
+  handle: (event: APIGatewayProxyEvent) => Promise<HttpResult>,
+  /** The 500 response of this endpoint (protobuf endpoints answer SERVER_ERROR in protobuf). */
+  onError: () => HttpResult = () => text(500, 'server error'),
+): HttpHandler {
   const core = async (event: APIGatewayProxyEvent): Promise<HttpResult> => {
     const started = process.hrtime.bigint();
     let result: HttpResult;
@@ -20,7 +25,7 @@ export function httpHandler(route: string, handle: (event: APIGatewayProxyEvent)
       result = await handle(event);
     } catch (error) {
       logger.error('unhandled error', { route, errorName: error instanceof Error ? error.name : typeof error });
-      result = text(500, 'server error');
+      result = onError();
     }
     const summary = {
       route,

@@ -11,6 +11,7 @@ import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../../lambdas/adapters/aws-clients';
 import { freePort } from '../../local/ports';
 import { startLocalProcess } from '../support/local-process';
+import { fetchInfo } from '../support/runtime';
 
 const alive = (pid: number) => {
   try {
@@ -32,9 +33,9 @@ test('SIGTERM stops the gateway, DynamoDB Local and the S3 server, and exits 0',
   // Prepare
   const port = await freePort();
   const runtime = await startLocalProcess({ name: 'lifecycle-sigterm', port });
-  const info = await (await fetch(`${runtime.url}/_local/info`)).json();
+  const info = await fetchInfo(runtime.url);
   const ports = [port, Number(new URL(info.dynamodb.endpoint).port), Number(new URL(info.s3.endpoint).port)];
-  expect(alive(info.processes.dynamodbPid)).toBe(true);
+  expect(alive(info.processes.dynamodbPid!)).toBe(true);
 
   // Act
   const code = await runtime.stop('SIGTERM');
@@ -42,7 +43,7 @@ test('SIGTERM stops the gateway, DynamoDB Local and the S3 server, and exits 0',
   // Assess
   expect(code).toBe(0);
   expect(alive(info.processes.runtimePid)).toBe(false);
-  expect(alive(info.processes.dynamodbPid)).toBe(false);
+  expect(alive(info.processes.dynamodbPid!)).toBe(false);
   expect(await Promise.all(ports.map(portOpen))).toEqual([false, false, false]);
 });
 
@@ -51,7 +52,7 @@ test('persisted mode keeps items and generated secrets across a restart', async 
   const dataDir = mkdtempSync(join(tmpdir(), 'local-data-'));
   const env = { LOCAL_IN_MEMORY: '0', LOCAL_DATA_DIR: dataDir, KEY_CLAIM_TOKEN: '', RETRIEVE_HMAC_KEY: '', METRICS_API_KEY: '' };
   const first = await startLocalProcess({ name: 'lifecycle-persist-1', port: await freePort(), env });
-  const firstInfo = await (await fetch(`${first.url}/_local/info`)).json();
+  const firstInfo = await fetchInfo(first.url);
   const pk = `test#${randomUUID()}`;
   const client = (endpoint: string) =>
     documentClient({ endpoint, region: firstInfo.dynamodb.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
@@ -62,7 +63,7 @@ test('persisted mode keeps items and generated secrets across a restart', async 
 
   // Act
   const second = await startLocalProcess({ name: 'lifecycle-persist-2', port: await freePort(), env });
-  const secondInfo = await (await fetch(`${second.url}/_local/info`)).json();
+  const secondInfo = await fetchInfo(second.url);
   const reader = client(secondInfo.dynamodb.endpoint);
   const item = await reader.send(new GetCommand({ TableName: secondInfo.dynamodb.tables.submission, Key: { pk } }));
   reader.destroy();

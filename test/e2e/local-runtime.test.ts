@@ -2,7 +2,7 @@
  * The local runtime over HTTP: services, local controls, and the API Gateway behaviours a later
  * handler relies on.
  */
-import { runtimeUrl } from '../support/runtime';
+import { getJson, runtimeUrl } from '../support/runtime';
 import { TEST_ENV } from '../support/local-process';
 
 const get = (path: string, init?: RequestInit) => fetch(`${runtimeUrl()}${path}`, init);
@@ -38,7 +38,7 @@ describe('/services', () => {
 describe('/_local/info', () => {
   test('describes the running system with the contract fields', async () => {
     // Act
-    const info = await (await get('/_local/info')).json();
+    const info = await getJson(`${runtimeUrl()}/_local/info`);
 
     // Assess
     expect(info).toMatchObject({
@@ -64,7 +64,7 @@ describe('/_local/info', () => {
 
   test('the DynamoDB and S3 endpoints it names answer', async () => {
     // Prepare
-    const info = await (await get('/_local/info')).json();
+    const info = await getJson(`${runtimeUrl()}/_local/info`);
 
     // Act
     const dynamo = await fetch(info.dynamodb.endpoint, { method: 'POST' });
@@ -83,7 +83,7 @@ describe('/_local/clock', () => {
     // Act
     await get('/_local/clock', { method: 'POST', body: JSON.stringify({ offsetSeconds: 3600 }) });
     const set = await get('/_local/clock', { method: 'POST', body: JSON.stringify({ offsetSeconds: 86400 }) });
-    const state = await (await get('/_local/clock')).json();
+    const state = await getJson(`${runtimeUrl()}/_local/clock`);
 
     // Assess
     expect(set.status).toBe(200);
@@ -98,7 +98,7 @@ describe('/_local/clock', () => {
 
     // Assess
     expect(response.status).toBe(400);
-    expect((await response.json()).error).toMatch(/offsetSeconds/);
+    expect(((await response.json()) as { error: string }).error).toMatch(/offsetSeconds/);
   });
 });
 

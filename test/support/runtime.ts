@@ -13,3 +13,10 @@ export function runtimeInfo(): Promise<LocalInfo> {
   cached ??= fetch(`${runtimeUrl()}/_local/info`).then((r) => r.json() as Promise<LocalInfo>);
   return cached;
 }
+
+/** GET a JSON document from a runtime (any test may start its own). */
+export async function getJson<T = Record<string, any>>(url: string, init?: RequestInit): Promise<T> {
+  return (await (await fetch(url, init)).json()) as T;
+}
+
+export const fetchInfo = (baseUrl: string): Promise<LocalInfo> => getJson<LocalInfo>(`${baseUrl}/_local/info`);

@@ -45,7 +45,7 @@ describe('loadConfig', () => {
 
     // Assess
     const file = join(cwd, '.local', 'secrets.json');
-    expect(first.generated).toEqual(['KEY_CLAIM_TOKEN', 'RETRIEVE_HMAC_KEY', 'ECDSA_KEY', 'METRICS_API_KEY']);
+    expect(first.generated).toEqual(['KEY_CLAIM_TOKEN', 'RETRIEVE_HMAC_KEY', 'ECDSA_KEY', 'METRICS_API_KEY', 'SUBMISSION_HMAC_KEY']);
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(second.generated).toEqual([]);
     expect(second.keyClaimTokens).toEqual(first.keyClaimTokens);
