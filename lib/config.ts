@@ -1,0 +1,212 @@
+/**
+ * Stage configuration of the CDK app, read from `cdk.json` context and validated once, before
+ * any construct is built. Stages differ by this config only (STYLE rule 12): no construct reads
+ * context or branches on a stage name.
+ *
+ * cdk.json:
+ *   "stage": "dev",                         <- selected stage; override with `-c stage=prod`
+ *   "stages": { "dev": { ...StageConfig }, "prod": { ... } }
+ *
+ * Every problem is collected and reported in one `StageConfigError`, so a broken config is
+ * fixed in one pass rather than one field per synth.
+ */
+import { isIPv4, isIPv6 } from 'node:net';
+import type { Node } from 'constructs';
+
+/** Retention values CloudWatch Logs accepts that keep logs ≤ 14 days (privacy, ARCHITECTURE §1). */
+export const ALLOWED_LOG_RETENTION_DAYS = [1, 3, 5, 7, 14] as const;
+export type LogRetentionDays = (typeof ALLOWED_LOG_RETENTION_DAYS)[number];
+
+/**
+ * Diagnosis keys and server key pairs live 15 days; nothing personal may be restorable for more
+ * than 21 days, so a point-in-time-recovery window can be at most 21 − 15 = 6 days.
+ */
+export const LONGEST_ITEM_LIFETIME_DAYS = 15;
+export const MAX_PERSONAL_RETENTION_DAYS = 21;
+export const MAX_POINT_IN_TIME_RECOVERY_DAYS = MAX_PERSONAL_RETENTION_DAYS - LONGEST_ITEM_LIFETIME_DAYS;
+
+export interface ApiThrottleConfig {
+  /** Steady-state requests per second for the whole stage. */
+  readonly rateLimit: number;
+  /** Burst bucket size for the whole stage. */
+  readonly burstLimit: number;
+}
+
+export interface StageConfig {
+  /** Lower-case name, equal to its key in `stages`; used in the stack name and tags. */
+  readonly stageName: string;
+  /** Mobile country code served (`REGION_CODE`, upstream default 302). */
+  readonly regionCode: string;
+  /** Export bundles' `region` field (`EXPORT_REGION`, default CA). */
+  readonly exportRegion: string;
+  /** Retention of every log group of the stage; one of 1, 3, 5, 7, 14. */
+  readonly logRetentionDays: LogRetentionDays;
+  /** Point-in-time-recovery window of the tables that enable PITR; 1–6 days (see above). */
+  readonly pointInTimeRecoveryDays: number;
+  /** Where alarms are sent (observability construct, later). */
+  readonly alarmEmail?: string;
+  /** CIDRs (IPv4 or IPv6) allowed to call /new-key-claim; enforced by the WAF construct (later). */
+  readonly newKeyClaimAllowList: readonly string[];
+  /** Remaining-key quota of a fresh server key pair (upstream shipped 43). */
+  readonly initialRemainingKeys: number;
+  /** API Gateway stage-wide throttling. */
+  readonly apiThrottle: ApiThrottleConfig;
+  /** Optional deployment target; without it the stack is environment-agnostic (synth offline). */
+  readonly account?: string;
+  readonly region?: string;
+}
+
+export class StageConfigError extends Error {
+  constructor(
+    readonly stage: string,
+    readonly problems: readonly string[],
+  ) {
+    super(`Invalid stage config "${stage}" (cdk.json context):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'StageConfigError';
+  }
+}
+
+const KNOWN_FIELDS: ReadonlySet<string> = new Set([
+  'stageName',
+  'regionCode',
+  'exportRegion',
+  'logRetentionDays',
+  'pointInTimeRecoveryDays',
+  'alarmEmail',
+  'newKeyClaimAllowList',
+  'initialRemainingKeys',
+  'apiThrottle',
+  'account',
+  'region',
+]);
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+const isInteger = (v: unknown, min: number, max: number): v is number =>
+  typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
+
+/** True for `a.b.c.d/n` (n 0–32) and `x:y::z/n` (n 0–128) with the host part written canonically. */
+export function isCidr(value: string): boolean {
+  const slash = value.indexOf('/');
+  if (slash < 0) return false;
+  const address = value.slice(0, slash);
+  const prefix = value.slice(slash + 1);
+  if (!/^\d{1,3}$/.test(prefix)) return false;
+  const bits = Number(prefix);
+  if (isIPv4(address)) return bits <= 32;
+  if (isIPv6(address)) return bits <= 128;
+  return false;
+}
+
+/**
+ * Validates one stage's raw context value. Pure; returns the typed config or throws one
+ * `StageConfigError` listing every problem.
+ */
+export function parseStageConfig(stage: string, raw: unknown): StageConfig {
+  const problems: string[] = [];
+  if (!isRecord(raw)) {
+    throw new StageConfigError(stage, [`stages.${stage} must be an object`]);
+  }
+  const at = (field: string) => `stages.${stage}.${field}`;
+
+  for (const key of Object.keys(raw)) {
+    if (!KNOWN_FIELDS.has(key)) problems.push(`${at(key)}: unknown field`);
+  }
+
+  const { stageName, regionCode, exportRegion, logRetentionDays, pointInTimeRecoveryDays } = raw;
+  const { alarmEmail, newKeyClaimAllowList, initialRemainingKeys, apiThrottle, account, region } = raw;
+
+  if (typeof stageName !== 'string' || !/^[a-z][a-z0-9-]{0,19}$/.test(stageName)) {
+    problems.push(`${at('stageName')}: must be 1–20 characters of a-z, 0-9 and '-', starting with a letter`);
+  } else if (stageName !== stage) {
+    problems.push(`${at('stageName')}: must equal its key "${stage}" (got "${stageName}")`);
+  }
+  if (typeof regionCode !== 'string' || !/^\d{3}$/.test(regionCode)) {
+    problems.push(`${at('regionCode')}: must be a 3-digit mobile country code string, e.g. "302"`);
+  }
+  if (typeof exportRegion !== 'string' || !/^[A-Z]{2}$/.test(exportRegion)) {
+    problems.push(`${at('exportRegion')}: must be 2 upper-case letters, e.g. "CA"`);
+  }
+  if (!ALLOWED_LOG_RETENTION_DAYS.includes(logRetentionDays as LogRetentionDays)) {
+    problems.push(
+      `${at('logRetentionDays')}: must be one of ${ALLOWED_LOG_RETENTION_DAYS.join(', ')} ` +
+        '(CloudWatch values ≤ 14 days; logs must not outlive the privacy retention)',
+    );
+  }
+  if (!isInteger(pointInTimeRecoveryDays, 1, MAX_POINT_IN_TIME_RECOVERY_DAYS)) {
+    problems.push(
+      `${at('pointInTimeRecoveryDays')}: must be an integer 1–${MAX_POINT_IN_TIME_RECOVERY_DAYS} ` +
+        `(items live ${LONGEST_ITEM_LIFETIME_DAYS} days; nothing personal may be restorable after ` +
+        `${MAX_PERSONAL_RETENTION_DAYS})`,
+    );
+  }
+  if (alarmEmail !== undefined && (typeof alarmEmail !== 'string' || !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(alarmEmail))) {
+    problems.push(`${at('alarmEmail')}: must be an e-mail address when present`);
+  }
+  if (!Array.isArray(newKeyClaimAllowList)) {
+    problems.push(`${at('newKeyClaimAllowList')}: must be an array of CIDR strings (may be empty)`);
+  } else {
+    newKeyClaimAllowList.forEach((cidr: unknown, i) => {
+      if (typeof cidr !== 'string' || !isCidr(cidr)) {
+        problems.push(`${at(`newKeyClaimAllowList[${i}]`)}: must be an IPv4 or IPv6 CIDR (got ${JSON.stringify(cidr)})`);
+      }
+    });
+  }
+  if (!isInteger(initialRemainingKeys, 1, 1000)) {
+    problems.push(`${at('initialRemainingKeys')}: must be an integer 1–1000 (upstream shipped 43)`);
+  }
+  if (!isRecord(apiThrottle)) {
+    problems.push(`${at('apiThrottle')}: must be an object { rateLimit, burstLimit }`);
+  } else {
+    if (!isInteger(apiThrottle.rateLimit, 1, 10_000)) {
+      problems.push(`${at('apiThrottle.rateLimit')}: must be an integer 1–10000 (requests per second)`);
+    }
+    if (!isInteger(apiThrottle.burstLimit, 1, 5_000)) {
+      problems.push(`${at('apiThrottle.burstLimit')}: must be an integer 1–5000`);
+    }
+    const unknown = Object.keys(apiThrottle).filter((k) => k !== 'rateLimit' && k !== 'burstLimit');
+    for (const key of unknown) problems.push(`${at(`apiThrottle.${key}`)}: unknown field`);
+  }
+  if (account !== undefined && (typeof account !== 'string' || !/^\d{12}$/.test(account))) {
+    problems.push(`${at('account')}: must be a 12-digit AWS account id when present`);
+  }
+  if (region !== undefined && (typeof region !== 'string' || !/^[a-z]{2}(-[a-z]+)+-\d$/.test(region))) {
+    problems.push(`${at('region')}: must be an AWS region name such as "ca-central-1" when present`);
+  }
+
+  if (problems.length > 0) throw new StageConfigError(stage, problems);
+  const throttle = apiThrottle as Record<string, number>;
+  return {
+    stageName: stageName as string,
+    regionCode: regionCode as string,
+    exportRegion: exportRegion as string,
+    logRetentionDays: logRetentionDays as LogRetentionDays,
+    pointInTimeRecoveryDays: pointInTimeRecoveryDays as number,
+    ...(alarmEmail !== undefined && { alarmEmail: alarmEmail as string }),
+    newKeyClaimAllowList: [...(newKeyClaimAllowList as string[])],
+    initialRemainingKeys: initialRemainingKeys as number,
+    apiThrottle: { rateLimit: throttle.rateLimit, burstLimit: throttle.burstLimit },
+    ...(account !== undefined && { account: account as string }),
+    ...(region !== undefined && { region: region as string }),
+  };
+}
+
+/**
+ * Reads the selected stage (`stage` context, `-c stage=NAME` on the command line) from the
+ * `stages` context map and validates it.
+ */
+export function stageConfigFromContext(node: Node): StageConfig {
+  const stage: unknown = node.tryGetContext('stage');
+  const stages: unknown = node.tryGetContext('stages');
+  if (typeof stage !== 'string' || stage === '') {
+    throw new StageConfigError(String(stage), ['context "stage" must name an entry of "stages" (cdk.json or -c stage=NAME)']);
+  }
+  if (!isRecord(stages)) {
+    throw new StageConfigError(stage, ['context "stages" must be an object of stage configs (cdk.json)']);
+  }
+  if (!(stage in stages)) {
+    throw new StageConfigError(stage, [`no stages.${stage} in context; known stages: ${Object.keys(stages).join(', ')}`]);
+  }
+  return parseStageConfig(stage, stages[stage]);
+}

@@ -1,0 +1,238 @@
+/**
+ * The one function construct with house defaults, and the binding helpers that give a function
+ * a table or bucket: grant and env var in one call (STYLE rule 5).
+ *
+ * Defaults and why:
+ * - Node.js 22 on arm64 (Graviton: cheaper per GB-s, same code). Bundled by the LOCAL esbuild
+ *   (`forceDockerBundling: false`): `cdk synth` needs no Docker and no network.
+ * - The AWS SDK is bundled (`bundleAwsSDK`), so the deployed SDK is the version the tests ran,
+ *   not whatever the Lambda runtime happens to ship.
+ * - Its own LogGroup with the stage retention (≤ 14 days, privacy) and a role that may write to
+ *   that log group only: no AWSLambdaBasicExecutionRole (it grants logs:* on every log group).
+ * - Tracing is OFF: X-Ray segments of API Gateway requests record the client IP
+ *   (`http.request.client_ip`) and keep traces 30 days, longer than our 14-day log ceiling, and
+ *   the handlers log one summary line per request already (Powertools Logger + EMF Metrics).
+ * - Powertools settings come from the environment, so observability is configured here, once.
+ */
+import * as path from 'node:path';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import type { LogRetentionDays } from '../config';
+import type { BucketDefinition, TableDefinition } from '../definitions';
+
+/** Repository root: entries are given relative to it, and it holds package-lock.json. */
+export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+
+export const FUNCTION_RUNTIME = lambda.Runtime.NODEJS_22_X;
+export const BUNDLE_TARGET = 'node22';
+
+export type PowertoolsLogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+
+/** Settings every function of a stage shares; built once by the stack from the stage config. */
+export interface FunctionDefaults {
+  readonly logRetentionDays: LogRetentionDays;
+  /** `POWERTOOLS_METRICS_NAMESPACE`, one per stage so that stages sharing an account do not mix. */
+  readonly metricsNamespace: string;
+  readonly logLevel: PowertoolsLogLevel;
+}
+
+export interface KeyServerFunctionProps {
+  /** Handler module, relative to the repository root, e.g. `lambdas/handlers/services.ts`; exports `handler`. */
+  readonly entry: string;
+  /** `POWERTOOLS_SERVICE_NAME`: the handler's verb-noun name, e.g. `issue-code`. */
+  readonly serviceName: string;
+  readonly defaults: FunctionDefaults;
+  readonly description?: string;
+  /** @default 256 */
+  readonly memorySize?: number;
+  /** @default 10 seconds (API Gateway gives up after 29 s) */
+  readonly timeout?: Duration;
+  /** Extra plain settings; resource names are added by `bindTable` / `bindBucket`, not here. */
+  readonly environment?: Readonly<Record<string, string>>;
+}
+
+export class KeyServerFunction extends Construct {
+  readonly lambda: NodejsFunction;
+  readonly logGroup: logs.LogGroup;
+  readonly role: iam.Role;
+
+  constructor(scope: Construct, id: string, props: KeyServerFunctionProps) {
+    super(scope, id);
+
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
+      retention: props.defaults.logRetentionDays as number as logs.RetentionDays,
+    });
+
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of ${props.serviceName}: its own log group plus what bind* grants`,
+    });
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'WriteOwnLogGroup',
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [this.logGroup.logGroupArn],
+      }),
+    );
+
+    this.lambda = new NodejsFunction(this, 'Function', {
+      entry: path.resolve(PROJECT_ROOT, props.entry),
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
+      runtime: FUNCTION_RUNTIME,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 256,
+      timeout: props.timeout ?? Duration.seconds(10),
+      description: props.description,
+      role: this.role,
+      logGroup: this.logGroup,
+      tracing: lambda.Tracing.DISABLED,
+      environment: {
+        POWERTOOLS_SERVICE_NAME: props.serviceName,
+        POWERTOOLS_METRICS_NAMESPACE: props.defaults.metricsNamespace,
+        POWERTOOLS_LOG_LEVEL: props.defaults.logLevel,
+        // Never log whole events: they carry codes, keys and client addresses (STYLE rule 8).
+        POWERTOOLS_LOGGER_LOG_EVENT: 'false',
+        NODE_OPTIONS: '--enable-source-maps',
+        ...props.environment,
+      },
+      bundling: {
+        forceDockerBundling: false,
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        target: BUNDLE_TARGET,
+        format: OutputFormat.CJS,
+        bundleAwsSDK: true,
+      },
+    });
+    Validations.of(this.lambda).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason:
+        'Pinned to nodejs22.x on purpose: the handlers are developed and tested on Node 20/22 (engines ' +
+        '>= 20.19, local runtime and jest), and the bundle targets node22. This rule fires whenever ' +
+        'aws-cdk-lib learns a newer runtime; moving runtime is a reviewed change with its own test run.',
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Binding helpers: one call grants exactly the listed actions on one resource AND sets the env
+// var the definition names. Explicit action lists (not CDK grant* helpers) so that the policy
+// is exactly what the access level says, with no wildcards.
+
+export type DataAccess = 'read' | 'write' | 'readWrite';
+
+export const TABLE_ACTIONS: Readonly<Record<'read' | 'write', readonly string[]>> = {
+  // Query/GetItem for lookups, ConditionCheckItem for transactions that only check an item.
+  read: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'],
+  // TransactWriteItems is authorised per contained action; ConditionCheckItem for its checks.
+  write: [
+    'dynamodb:PutItem',
+    'dynamodb:UpdateItem',
+    'dynamodb:DeleteItem',
+    'dynamodb:BatchWriteItem',
+    'dynamodb:ConditionCheckItem',
+  ],
+};
+
+export const BUCKET_ACTIONS: Readonly<Record<'read' | 'write', { object: readonly string[]; bucket: readonly string[] }>> = {
+  // ListBucket turns a missing object into 404 (not 403) and lets jobs list what exists.
+  read: { object: ['s3:GetObject'], bucket: ['s3:ListBucket'] },
+  // Objects are rewritten in place; deletion is the lifecycle rule's job, not a function's.
+  write: { object: ['s3:PutObject'], bucket: [] },
+};
+
+/** KMS use is allowed only through the named service (kms:ViaService), never directly. */
+export const KMS_ACTIONS: Readonly<Record<'read' | 'write', readonly string[]>> = {
+  read: ['kms:Decrypt'],
+  write: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'],
+};
+
+const levels = (access: DataAccess): ('read' | 'write')[] =>
+  access === 'readWrite' ? ['read', 'write'] : [access];
+
+const union = (lists: readonly (readonly string[])[]): string[] => [...new Set(lists.flat())];
+
+/** Grants `access` on `table` (and its indexes, for reads) and sets `def.envName` to its name. */
+export function bindTable(fn: KeyServerFunction, table: dynamodb.Table, def: TableDefinition, access: DataAccess): void {
+  const want = levels(access);
+  fn.lambda.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: `${def.role}Table${capitalise(access)}`,
+      actions: union(want.map((l) => TABLE_ACTIONS[l])),
+      resources: [table.tableArn],
+    }),
+  );
+  if (want.includes('read') && def.indexes.length > 0) {
+    fn.lambda.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: `${def.role}TableIndexQuery`,
+        actions: ['dynamodb:Query'],
+        resources: def.indexes.map((index) => `${table.tableArn}/index/${index.indexName}`),
+      }),
+    );
+  }
+  if (table.encryptionKey) grantKeyVia(fn, table.encryptionKey.keyArn, 'dynamodb', want, `${def.role}TableKey`);
+  fn.lambda.addEnvironment(def.envName, table.tableName);
+}
+
+/** Grants `access` on the objects of `bucket` and sets `def.envName` to its name. */
+export function bindBucket(fn: KeyServerFunction, bucket: s3.Bucket, def: BucketDefinition, access: DataAccess): void {
+  const want = levels(access);
+  fn.lambda.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: `${def.role}BucketObjects${capitalise(access)}`,
+      actions: union(want.map((l) => BUCKET_ACTIONS[l].object)),
+      resources: [bucket.arnForObjects('*')],
+    }),
+  );
+  const bucketActions = union(want.map((l) => BUCKET_ACTIONS[l].bucket));
+  if (bucketActions.length > 0) {
+    fn.lambda.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: `${def.role}BucketList`,
+        actions: bucketActions,
+        resources: [bucket.bucketArn],
+      }),
+    );
+  }
+  if (bucket.encryptionKey) grantKeyVia(fn, bucket.encryptionKey.keyArn, 's3', want, `${def.role}BucketKey`);
+  fn.lambda.addEnvironment(def.envName, bucket.bucketName);
+
+  const cfnBucket = bucket.node.defaultChild as s3.CfnBucket;
+  Validations.of(fn).acknowledge({
+    id: `AwsSolutions-IAM5[Resource::<${Stack.of(bucket).getLogicalId(cfnBucket)}.Arn>/*]`,
+    reason:
+      `Object-level S3 actions need an object ARN pattern; this one is limited to the ${def.role} ` +
+      'bucket and to the actions of the requested access level.',
+  });
+}
+
+function grantKeyVia(
+  fn: KeyServerFunction,
+  keyArn: string,
+  service: 'dynamodb' | 's3',
+  want: readonly ('read' | 'write')[],
+  sid: string,
+): void {
+  fn.lambda.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid,
+      actions: union(want.map((l) => KMS_ACTIONS[l])),
+      resources: [keyArn],
+      conditions: { StringEquals: { 'kms:ViaService': `${service}.${Stack.of(fn).region}.amazonaws.com` } },
+    }),
+  );
+}
+
+function capitalise(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
