@@ -57,6 +57,10 @@ export async function startDynamoDb(options: { port: number; dataDir?: string })
     '-disableTelemetry',
   ];
   const child = spawn(javaBinary(), args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Should this process end without stopping us (an uncaught error, process.exit), take Java along.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.removeListener('exit', killOnExit));
   let output = '';
   const collect = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-4000);

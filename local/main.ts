@@ -25,8 +25,9 @@ async function main(): Promise<void> {
     throw error;
   }
 
-  let runtime: Runtime | undefined;
   let stopping = false;
+  // A signal during start-up waits for the parts already starting, then stops them all.
+  const starting = startRuntime(config, log);
   const stop = async (signal: string) => {
     if (stopping) {
       log.error(`${signal} again: exiting now`);
@@ -34,6 +35,7 @@ async function main(): Promise<void> {
     }
     stopping = true;
     log.info(`${signal}: stopping`);
+    const runtime = await starting.catch(() => undefined);
     await runtime?.stop();
     log.info('stopped');
     process.exit(0);
@@ -41,8 +43,9 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
 
+  let runtime: Runtime;
   try {
-    runtime = await startRuntime(config, log);
+    runtime = await starting;
   } catch (error) {
     if (error instanceof JavaMissingError) {
       console.error(`[local] ${error.message}`);

@@ -47,6 +47,25 @@ test('SIGTERM stops the gateway, DynamoDB Local and the S3 server, and exits 0',
   expect(await Promise.all(ports.map(portOpen))).toEqual([false, false, false]);
 });
 
+test('`npm start` answers ping, and SIGTERM to npm leaves no process behind', async () => {
+  // Prepare
+  const runtime = await startLocalProcess({ name: 'lifecycle-npm-start', port: await freePort(), via: 'npm' });
+  const info = await fetchInfo(runtime.url);
+  expect(info.processes.runtimePid).not.toBe(runtime.child.pid);
+
+  // Act
+  await runtime.stop('SIGTERM');
+  const deadline = Date.now() + 15_000;
+  while ((alive(info.processes.runtimePid) || alive(info.processes.dynamodbPid!)) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100)); // polling for process exit, not synchronisation of the system under test
+  }
+
+  // Assess
+  expect(alive(info.processes.runtimePid)).toBe(false);
+  expect(alive(info.processes.dynamodbPid!)).toBe(false);
+  expect(await portOpen(Number(new URL(runtime.url).port))).toBe(false);
+});
+
 test('persisted mode keeps items and generated secrets across a restart', async () => {
   // Prepare
   const dataDir = mkdtempSync(join(tmpdir(), 'local-data-'));

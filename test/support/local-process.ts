@@ -23,12 +23,20 @@ export interface LocalProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startLocalProcess(options: { name: string; port: number; env?: Record<string, string> }): Promise<LocalProcess> {
+export async function startLocalProcess(options: {
+  name: string;
+  port: number;
+  env?: Record<string, string>;
+  /** 'npm' runs `npm start` exactly as a newcomer would; default runs the runtime directly. */
+  via?: 'node' | 'npm';
+}): Promise<LocalProcess> {
   const logDir = join(ROOT, '.test-tmp');
   mkdirSync(logDir, { recursive: true });
   const logFile = join(logDir, `${options.name}.log`);
   const log = createWriteStream(logFile);
-  const child = spawn(process.execPath, [join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(ROOT, 'local', 'main.ts')], {
+  const [command, args] =
+    options.via === 'npm' ? ['npm', ['start', '--silent']] : [process.execPath, ['--import', 'tsx', join(ROOT, 'local', 'main.ts')]];
+  const child = spawn(command, args, {
     cwd: ROOT,
     env: {
       ...process.env,
