@@ -35,7 +35,7 @@ export interface TableDefinition {
   readonly envName: EnvName;
 }
 
-export type TableRole = 'submission' | 'diagnosisKeys' | 'rawMetrics' | 'aggregateMetrics';
+export type TableRole = 'submission' | 'diagnosisKeys' | 'rawMetrics' | 'aggregateMetrics' | 'metricsLedger';
 export type BucketRole = 'exports' | 'reports';
 
 export interface BucketDefinition {
@@ -91,21 +91,33 @@ export const TABLES: Readonly<Record<TableRole, TableDefinition>> = {
   },
   aggregateMetrics: {
     role: 'aggregateMetrics',
-    description:
-      'Aggregated metric counters (pk = region, sk = the 17-part upstream key) and the ' +
-      'exactly-once ledger of counted events (transient, expiresAt).',
+    description: 'Aggregated metric counters (pk = region, sk = the 17-part upstream key), kept for reporting.',
     partitionKey: { name: 'pk', type: 'S' },
     sortKey: { name: 'sk', type: 'S' },
     indexes: [
       {
+        // Upstream's index, plus a date sort key so reports stream one identifier and date
+        // range at a time (memory independent of history length).
         indexName: 'IdentifierIndex',
         partitionKey: { name: 'identifier', type: 'S' },
+        sortKey: { name: 'date', type: 'S' },
         projection: 'ALL',
       },
     ],
-    ttlAttribute: TTL_ATTRIBUTE,
     pointInTimeRecovery: true,
     envName: ENV.aggregateMetricsTable,
+  },
+  metricsLedger: {
+    role: 'metricsLedger',
+    description:
+      'Exactly-once ledger of aggregate-metrics: one item per counted stream record and per ' +
+      'counted payload item identity, written in the same transaction as the increments; 48 h TTL. ' +
+      'PITR like aggregateMetrics, so that both can be restored to the same moment.',
+    partitionKey: { name: 'id', type: 'S' },
+    indexes: [],
+    ttlAttribute: TTL_ATTRIBUTE,
+    pointInTimeRecovery: true,
+    envName: ENV.metricsLedgerTable,
   },
 };
 

@@ -8,6 +8,7 @@ export const ENV = {
   diagnosisKeysTable: 'DIAGNOSIS_KEYS_TABLE_NAME',
   rawMetricsTable: 'RAW_METRICS_TABLE_NAME',
   aggregateMetricsTable: 'AGGREGATE_METRICS_TABLE_NAME',
+  metricsLedgerTable: 'METRICS_LEDGER_TABLE_NAME',
   exportsBucket: 'EXPORTS_BUCKET_NAME',
   reportsBucket: 'REPORTS_BUCKET_NAME',
 } as const;

@@ -2,11 +2,11 @@
  * The one stack of the key server, composed of feature constructs. Everything a stage may vary
  * comes in through `config` (STYLE rule 12); constructs never read context themselves.
  *
- * Built now (foundation): Storage (tables, buckets, data key), Api (REST API + health routes).
- * Extension points, each a construct of its own issue, joining with a few lines here:
- *   - Submission: issue-code, claim-key, upload-keys
- *       new Submission(this, 'Submission', { storage: this.storage, api: this.api, functionDefaults, config })
- *       → bindTable(fn, storage.tables.submission, TABLES.submission, 'readWrite'); api.addRoute('/claim-key', ['POST'], fn)
+ * Built: Storage (tables, buckets, data key), Api (REST API + health routes), Submission
+ * (issue-code, claim-key, upload-keys, their secret and routes; lib/constructs/submission.ts).
+ * A feature joins with a few lines here; inside it, bindTable(fn, table, def, access) grants and
+ * names a table in one call and api.addRoute(path, methods, fn) routes to the function.
+ * Extension points, each a construct of its own issue:
  *   - Exports + CDN: build-exports (schedule, KMS ECC_NIST_P256 signing keys), CloudFront with OAC on
  *       storage.buckets.exports, the retrieve-auth CloudFront Function + KeyValueStore
  *   - Metrics: save-metrics (API key + usage plan), aggregate-metrics (rawMetrics stream), metrics-report
@@ -21,6 +21,7 @@ import type { StageConfig } from './config';
 import { Api } from './constructs/api';
 import type { FunctionDefaults } from './constructs/key-server-function';
 import { Storage } from './constructs/storage';
+import { Submission } from './constructs/submission';
 
 export interface KeyServerStackProps extends StackProps {
   readonly config: StageConfig;
@@ -31,6 +32,7 @@ export class KeyServerStack extends Stack {
   readonly functionDefaults: FunctionDefaults;
   readonly storage: Storage;
   readonly api: Api;
+  readonly submission: Submission;
 
   constructor(scope: Construct, id: string, props: KeyServerStackProps) {
     super(scope, id, props);
@@ -52,6 +54,14 @@ export class KeyServerStack extends Stack {
       throttle: config.apiThrottle,
       logRetentionDays: config.logRetentionDays,
       functionDefaults: this.functionDefaults,
+    });
+
+    this.submission = new Submission(this, 'Submission', {
+      storage: this.storage,
+      api: this.api,
+      functionDefaults: this.functionDefaults,
+      regionCode: config.regionCode,
+      initialRemainingKeys: config.initialRemainingKeys,
     });
   }
 }

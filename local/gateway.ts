@@ -274,8 +274,8 @@ export function createGateway(routes: RouteTable, log: GatewayLog): Server {
     }
   });
   // Upstream had no HTTP timeouts (weakness 16); the local gateway does.
-  server.requestTimeout = 30_000;
-  server.headersTimeout = 10_000;
+  server.requestTimeout = 60_000;
+  server.headersTimeout = 20_000;
   server.keepAliveTimeout = 5_000;
   return server;
 }

@@ -52,4 +52,4 @@ export function makeClaimKeyHandler(context: () => Promise<ClaimKeyDeps>) {
   }, () => encodeClaimResult({ kind: 'SERVER_ERROR', triesRemaining: 0 }));
 }
 
-export const handler = makeClaimKeyHandler(lazy(submissionContextFromEnv));
+export const handler = makeClaimKeyHandler(lazy(() => submissionContextFromEnv('claim-key')));

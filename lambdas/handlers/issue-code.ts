@@ -40,4 +40,4 @@ export function makeIssueCodeHandler(context: () => Promise<IssueCodeDeps>) {
   });
 }
 
-export const handler = makeIssueCodeHandler(lazy(submissionContextFromEnv));
+export const handler = makeIssueCodeHandler(lazy(() => submissionContextFromEnv('issue-code')));

@@ -44,4 +44,4 @@ export function makeUploadKeysHandler(context: () => Promise<UploadKeysDeps>) {
   }, () => encodeUploadResult({ kind: 'SERVER_ERROR', status: 500 }));
 }
 
-export const handler = makeUploadKeysHandler(lazy(submissionContextFromEnv));
+export const handler = makeUploadKeysHandler(lazy(() => submissionContextFromEnv('upload-keys')));

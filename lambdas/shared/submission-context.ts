@@ -50,12 +50,15 @@ export function buildSubmissionContext(parts: {
   };
 }
 
+/** What each handler needs from the environment: no handler waits on a secret it never uses. */
+export type SubmissionRole = 'issue-code' | 'claim-key' | 'upload-keys';
+
 /** Cold-start construction in AWS. */
-export async function submissionContextFromEnv(env = process.env): Promise<SubmissionContext> {
-  const names = requireEnv([ENV.submissionTable, ENV.diagnosisKeysTable], env);
-  const secrets = await loadSecrets(['KEY_CLAIM_TOKEN', 'SUBMISSION_HMAC_KEY'], env);
+export async function submissionContextFromEnv(role: SubmissionRole, env = process.env): Promise<SubmissionContext> {
+  const names = requireEnv(role === 'upload-keys' ? [ENV.submissionTable, ENV.diagnosisKeysTable] : [ENV.submissionTable], env);
+  const secrets = await loadSecrets(role === 'issue-code' ? ['KEY_CLAIM_TOKEN', 'SUBMISSION_HMAC_KEY'] : ['SUBMISSION_HMAC_KEY'], env);
   const problems: string[] = [];
-  const tokens = parseKeyClaimTokens(secrets.KEY_CLAIM_TOKEN);
+  const tokens = role === 'issue-code' ? parseKeyClaimTokens((secrets as Record<string, string>).KEY_CLAIM_TOKEN) : ({ ok: true, value: [] } as const);
   const hmacKey = parseHmacKey(secrets.SUBMISSION_HMAC_KEY, 'SUBMISSION_HMAC_KEY');
   const region = parseRegionCode(env.REGION_CODE ?? DEFAULT_SUBMISSION_SETTINGS.regionCode);
   const quota = parseInteger('INITIAL_REMAINING_KEYS', env.INITIAL_REMAINING_KEYS ?? String(DEFAULT_SUBMISSION_SETTINGS.initialRemainingKeys), 1, 1000);
@@ -63,7 +66,7 @@ export async function submissionContextFromEnv(env = process.env): Promise<Submi
   if (!tokens.ok || !hmacKey.ok || !region.ok || !quota.ok) throw new ConfigurationError(problems);
   return buildSubmissionContext({
     db: documentClient(),
-    tables: { submission: names[ENV.submissionTable], diagnosisKeys: names[ENV.diagnosisKeysTable] },
+    tables: { submission: names[ENV.submissionTable], diagnosisKeys: (names as Record<string, string>)[ENV.diagnosisKeysTable] ?? '' },
     hmacKey: hmacKey.value,
     keyClaimTokens: tokens.value,
     settings: { regionCode: region.value, initialRemainingKeys: quota.value },

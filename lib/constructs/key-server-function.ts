@@ -130,7 +130,35 @@ export class KeyServerFunction extends Construct {
 
 export type DataAccess = 'read' | 'write' | 'readWrite';
 
-export const TABLE_ACTIONS: Readonly<Record<'read' | 'write', readonly string[]>> = {
+/**
+ * The DynamoDB data-plane actions a function may be bound to by name. Scan is deliberately not
+ * here: no handler walks a whole table. A transaction needs no action of its own: each Put /
+ * Update / Delete inside TransactWriteItems is authorised as PutItem / UpdateItem / DeleteItem,
+ * and ConditionCheckItem only for a ConditionCheck entry.
+ */
+export const TABLE_ITEM_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:Query',
+  'dynamodb:ConditionCheckItem',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+] as const;
+export type TableAction = (typeof TABLE_ITEM_ACTIONS)[number];
+
+/**
+ * Exactly these actions, for a function whose store calls are known one by one (the submission
+ * handlers): finer than an access level, e.g. GetItem + UpdateItem without DeleteItem.
+ */
+export interface TableActions {
+  readonly actions: readonly TableAction[];
+}
+
+export type TableAccess = DataAccess | TableActions;
+
+export const TABLE_ACTIONS: Readonly<Record<'read' | 'write', readonly TableAction[]>> = {
   // Query/GetItem for lookups, ConditionCheckItem for transactions that only check an item.
   read: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'],
   // TransactWriteItems is authorised per contained action; ConditionCheckItem for its checks.
@@ -161,17 +189,43 @@ const levels = (access: DataAccess): ('read' | 'write')[] =>
 
 const union = (lists: readonly (readonly string[])[]): string[] => [...new Set(lists.flat())];
 
-/** Grants `access` on `table` (and its indexes, for reads) and sets `def.envName` to its name. */
-export function bindTable(fn: KeyServerFunction, table: dynamodb.Table, def: TableDefinition, access: DataAccess): void {
-  const want = levels(access);
+/** Actions that change items: a binding with any of them needs the write KMS actions. */
+const WRITING_TABLE_ACTIONS: ReadonlySet<TableAction> = new Set([
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+]);
+
+/** The table actions, statement id suffix and KMS levels of one table binding. */
+function resolveTableAccess(access: TableAccess): { actions: string[]; sidSuffix: string; keyLevels: ('read' | 'write')[] } {
+  if (typeof access === 'string') {
+    const want = levels(access);
+    return { actions: union(want.map((l) => TABLE_ACTIONS[l])), sidSuffix: capitalise(access), keyLevels: want };
+  }
+  const actions = [...new Set(access.actions)];
+  if (actions.length === 0) throw new Error('bindTable: an explicit action list must name at least one action');
+  const unknown = actions.filter((a) => !(TABLE_ITEM_ACTIONS as readonly string[]).includes(a));
+  if (unknown.length > 0) throw new Error(`bindTable: not a bindable table action: ${unknown.join(', ')}`);
+  const writes = actions.some((a) => WRITING_TABLE_ACTIONS.has(a));
+  return { actions, sidSuffix: 'Items', keyLevels: writes ? ['read', 'write'] : ['read'] };
+}
+
+/**
+ * Grants `access` on `table` and sets `def.envName` to its name. `access` is a level
+ * ('read' | 'write' | 'readWrite') or an explicit `{ actions }` list. Query on the table's
+ * indexes is granted with, and only with, Query on the table.
+ */
+export function bindTable(fn: KeyServerFunction, table: dynamodb.Table, def: TableDefinition, access: TableAccess): void {
+  const { actions, sidSuffix, keyLevels } = resolveTableAccess(access);
   fn.lambda.addToRolePolicy(
     new iam.PolicyStatement({
-      sid: `${def.role}Table${capitalise(access)}`,
-      actions: union(want.map((l) => TABLE_ACTIONS[l])),
+      sid: `${def.role}Table${sidSuffix}`,
+      actions,
       resources: [table.tableArn],
     }),
   );
-  if (want.includes('read') && def.indexes.length > 0) {
+  if (actions.includes('dynamodb:Query') && def.indexes.length > 0) {
     fn.lambda.addToRolePolicy(
       new iam.PolicyStatement({
         sid: `${def.role}TableIndexQuery`,
@@ -180,7 +234,16 @@ export function bindTable(fn: KeyServerFunction, table: dynamodb.Table, def: Tab
       }),
     );
   }
-  if (table.encryptionKey) grantKeyVia(fn, table.encryptionKey.keyArn, 'dynamodb', want, `${def.role}TableKey`);
+  if (table.encryptionKey) grantKeyVia(fn, table.encryptionKey.keyArn, 'dynamodb', keyLevels, `${def.role}TableKey`);
+  fn.lambda.addEnvironment(def.envName, table.tableName);
+}
+
+/**
+ * Sets `def.envName` to the table's name and grants NOTHING. Only for a handler whose shared
+ * cold-start context requires the name of a table it never calls (the submission context reads
+ * both table names in every submission handler); a call would be denied, which is the point.
+ */
+export function bindTableNameOnly(fn: KeyServerFunction, table: dynamodb.Table, def: TableDefinition): void {
   fn.lambda.addEnvironment(def.envName, table.tableName);
 }
 

@@ -50,7 +50,7 @@ describe('/_local/info', () => {
       exportSigningPublicKeyPem: expect.stringMatching(/^-----BEGIN PUBLIC KEY-----\n/),
       dynamodb: {
         endpoint: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/),
-        tables: { submission: expect.any(String), diagnosisKeys: expect.any(String), rawMetrics: expect.any(String), aggregateMetrics: expect.any(String) },
+        tables: { submission: expect.any(String), diagnosisKeys: expect.any(String), rawMetrics: expect.any(String), aggregateMetrics: expect.any(String), metricsLedger: expect.any(String) },
       },
       s3: {
         endpoint: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/),

@@ -47,6 +47,10 @@ describe('cdk-nag AwsSolutions checks', () => {
       'Api/RestApi/CloudWatchRole AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
       'Api/ServicesFunction/Function AwsSolutions-L1',
       'Storage/RawMetricsTable AwsSolutions-DDB3',
+      'Submission/ClaimKeyFunction/Function AwsSolutions-L1',
+      'Submission/IssueCodeFunction/Function AwsSolutions-L1',
+      'Submission/Secrets AwsSolutions-SMG4',
+      'Submission/UploadKeysFunction/Function AwsSolutions-L1',
     ]);
     for (const ack of acknowledgements) {
       expect(ack.reason.length).toBeGreaterThanOrEqual(80);

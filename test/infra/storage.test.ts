@@ -43,12 +43,14 @@ describe('storage', () => {
       }
     });
 
-    it(`expires items through the ${TTL_ATTRIBUTE} TTL attribute`, () => {
+    it(`expires items through the ${TTL_ATTRIBUTE} TTL attribute when its definition has one`, () => {
       // Act
       const table = resourceAt(template, tablePath(def));
 
       // Assess
-      expect(table.Properties.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+      expect(table.Properties.TimeToLiveSpecification).toEqual(
+        def.ttlAttribute ? { AttributeName: 'expiresAt', Enabled: true } : undefined,
+      );
     });
 
     it('is on-demand, encrypted with the customer-managed data key and retained', () => {

@@ -32,7 +32,7 @@ export async function startLocalProcess(options: {
 }): Promise<LocalProcess> {
   const logDir = join(ROOT, '.test-tmp');
   mkdirSync(logDir, { recursive: true });
-  const logFile = join(logDir, `${options.name}.log`);
+  const logFile = join(logDir, `${options.name}-${process.pid}.log`);
   const log = createWriteStream(logFile);
   const [command, args] =
     options.via === 'npm' ? ['npm', ['start', '--silent']] : [process.execPath, ['--import', 'tsx', join(ROOT, 'local', 'main.ts')]];
