@@ -15,6 +15,7 @@ import { buildSubmissionContext } from '../lambdas/shared/submission-context';
 import { ensureBucket, ensureTable } from './bootstrap';
 import { OffsetClock } from './clock';
 import { registerControls, clockState } from './controls';
+import { deployExposureConfiguration, registerCdnRoutes } from './cdn';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDb, type EmbeddedDynamoDb } from './embedded-dynamodb';
 import { S3_CREDENTIALS, startS3, type EmbeddedS3 } from './embedded-s3';
 import { createGateway, RouteTable } from './gateway';
@@ -103,6 +104,14 @@ export async function startRuntime(config: LocalConfig, log: RuntimeLog): Promis
     routes.lambda('ANY', '/new-key-claim/{hashId}', 'issue-code', issueCode);
     routes.lambda('ANY', '/claim-key', 'claim-key', makeClaimKeyHandler(submissionContext));
     routes.lambda('ANY', '/upload', 'upload-keys', makeUploadKeysHandler(submissionContext));
+
+    await deployExposureConfiguration(clients.s3, bucketNames.exports);
+    registerCdnRoutes(routes, {
+      s3: clients.s3,
+      bucket: bucketNames.exports,
+      clock,
+      kvs: { hmacKey: config.retrieveHmacKeyHex, regions: config.regionCode },
+    });
 
     const startedAt = new Date().toISOString();
     let url = '';
