@@ -12,6 +12,8 @@ import { makeIssueCodeHandler } from '../lambdas/handlers/issue-code';
 import { makeClaimKeyHandler } from '../lambdas/handlers/claim-key';
 import { makeUploadKeysHandler } from '../lambdas/handlers/upload-keys';
 import { buildSubmissionContext } from '../lambdas/shared/submission-context';
+import { buildMetricsReportContext } from '../lambdas/shared/report-context';
+import { runMetricsReport } from '../lambdas/domain/metrics/report';
 import { ensureBucket, ensureTable } from './bootstrap';
 import { OffsetClock } from './clock';
 import { registerControls, clockState } from './controls';
@@ -104,6 +106,20 @@ export async function startRuntime(config: LocalConfig, log: RuntimeLog): Promis
     routes.lambda('ANY', '/new-key-claim/{hashId}', 'issue-code', issueCode);
     routes.lambda('ANY', '/claim-key', 'claim-key', makeClaimKeyHandler(submissionContext));
     routes.lambda('ANY', '/upload', 'upload-keys', makeUploadKeysHandler(submissionContext));
+
+    const reportContext = buildMetricsReportContext({
+      db: clients.dynamo,
+      aggregateMetricsTable: tableNames.aggregateMetrics,
+      s3: clients.s3,
+      reportsBucket: bucketNames.reports,
+      clock,
+    });
+    jobs.register({
+      name: 'metrics-report',
+      description: 'nightly CSV reports of aggregate_metrics into the reports bucket (daily here; POST to run now)',
+      intervalSeconds: 86_400,
+      run: () => runMetricsReport(reportContext, clock.nowMs()),
+    });
 
     await deployExposureConfiguration(clients.s3, bucketNames.exports);
     registerCdnRoutes(routes, {
