@@ -148,3 +148,109 @@ export interface KeyPairStore {
     nowMs: number,
   ): Promise<StoreKeysOutcome>;
 }
+
+// ----- exports ----------------------------------------------------------------------------
+
+/** One export signing key: DER ECDSA P-256 over SHA-256 (AWS KMS in AWS, a local key offline). */
+export interface Signer {
+  /** SignatureInfo.verification_key_id (the MCC, e.g. 302). */
+  readonly keyId: string;
+  /** SignatureInfo.verification_key_version (e.g. v1). */
+  readonly keyVersion: string;
+  /** ASN.1 DER `SEQUENCE { r, s }` over SHA-256(data). */
+  sign(data: Uint8Array): Promise<Uint8Array>;
+}
+
+/** Reads diagnosis keys for export (diagnosis keys table, GSI byRegionDay). */
+export interface ExportKeyReader {
+  /** Live keys of `region` submitted in hours [startHour, endHour), one page at a time. */
+  keysSubmitted(region: string, startHour: number, endHour: number, nowMs: number): AsyncIterable<readonly StoredKey[]>;
+}
+
+/** Object storage (S3 in AWS, the embedded S3 server offline). */
+export interface BlobStore {
+  put(key: string, body: Uint8Array, meta: { readonly contentType: string; readonly cacheControl?: string }): Promise<void>;
+}
+
+// ----- metrics ----------------------------------------------------------------------------
+
+/** One raw_metrics item: an accepted /save-metrics body (or one chunk of it). */
+export interface RawMetricsItem {
+  /** Random v4 UUID. */
+  readonly id: string;
+  /** The JSON text of the envelope (or chunk). */
+  readonly raw: string;
+  /** Epoch seconds (TTL): receive time + 24 h. */
+  readonly expiresAt: number;
+}
+
+/** The raw_metrics table, written by save-metrics. */
+export interface RawMetricsStore {
+  /** Writes every item or none (one transaction); throws StorageError when storage fails. */
+  putAll(items: readonly RawMetricsItem[]): Promise<void>;
+}
+
+/** Key of one aggregate_metrics counter: pk = region, sk = the 17-part upstream key. */
+export interface AggregateKey {
+  readonly pk: string;
+  readonly sk: string;
+}
+
+/** Descriptive attributes SET on an aggregate counter (upstream §3 step 5; missing values ''). */
+export interface AggregateAttributes {
+  readonly identifier: string;
+  /** UTC `YYYY-MM-DD` of the payload item's timestamp. */
+  readonly date: string;
+  readonly region: string;
+  readonly appos: string;
+  readonly osversion: string;
+  readonly appversion: string;
+  readonly manufacturer: string;
+  readonly model: string;
+  readonly androidreleaseversion: string;
+  readonly pushnotification: string;
+  readonly frameworkenabled: string;
+  readonly state: string;
+  /** Not part of the key (upstream): the first item's value within one increment wins. */
+  readonly status: string;
+  readonly hoursSinceExposureDetectedAt: string;
+  /** Check-count bucket (`0`, `1-6`, `7-12`, `13-30`, `30+`) or the value as sent. */
+  readonly count: string;
+  /** Duration bucket of `durationInSeconds`. */
+  readonly duration: string;
+  readonly withDate: string;
+  readonly isUserExposed: string;
+  /** Upstream METRIC_VERSION (6). */
+  readonly version: number;
+}
+
+/** Payload items to count once under one aggregate key: metricCount += itemIds.length. */
+export interface AggregateIncrement {
+  readonly key: AggregateKey;
+  readonly attributes: AggregateAttributes;
+  /** Ledger ids (identity hashes) of the payload items this increment counts; distinct. */
+  readonly itemIds: readonly string[];
+}
+
+export type CountOutcome =
+  /** Every ledger entry written and every counter moved, atomically. */
+  | { readonly kind: 'counted' }
+  /** Nothing written: these items were counted already (live ledger entries). */
+  | { readonly kind: 'already-counted'; readonly itemIds: readonly string[] }
+  /** Nothing written: concurrent transactions kept conflicting; retry later. */
+  | { readonly kind: 'contention' };
+
+/** aggregate_metrics + metrics_ledger, written by aggregate-metrics. */
+export interface AggregateStore {
+  /**
+   * One transaction (≤ 100 actions, distinct keys): per item id a ledger entry that must not be
+   * live yet, per increment `ADD metricCount` + SET of the attributes. Throws StorageError when
+   * storage fails (throttling, validation).
+   */
+  countOnce(increments: readonly AggregateIncrement[], ledgerExpiresAt: number, nowMs: number): Promise<CountOutcome>;
+}
+
+/** App-reported error events (identifiers starting with `error`), as metrics. */
+export interface ClientErrorEvents {
+  record(identifier: string, count: number): void;
+}

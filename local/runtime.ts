@@ -14,6 +14,9 @@ import { makeUploadKeysHandler } from '../lambdas/handlers/upload-keys';
 import { buildSubmissionContext } from '../lambdas/shared/submission-context';
 import { buildMetricsReportContext } from '../lambdas/shared/report-context';
 import { runMetricsReport } from '../lambdas/domain/metrics/report';
+import { buildExportsContext } from '../lambdas/shared/exports-context';
+import { buildExports } from '../lambdas/domain/build-exports';
+import { LocalSigner } from '../lambdas/adapters/local-signer';
 import { ensureBucket, ensureTable } from './bootstrap';
 import { OffsetClock } from './clock';
 import { registerControls, clockState } from './controls';
@@ -121,7 +124,25 @@ export async function startRuntime(config: LocalConfig, log: RuntimeLog): Promis
       run: () => runMetricsReport(reportContext, clock.nowMs()),
     });
 
+    const exportsContext = buildExportsContext({
+      db: clients.dynamo,
+      diagnosisKeysTable: tableNames.diagnosisKeys,
+      s3: clients.s3,
+      exportsBucket: bucketNames.exports,
+      signers: [new LocalSigner(config.signingKey.privateKey, config.regionCode, 'v1')],
+      clock,
+      settings: { regionCode: config.regionCode, exportRegion: config.exportRegion },
+    });
+    jobs.register({
+      name: 'build-exports',
+      description: 'build and sign every served export bundle into the exports bucket (EventBridge every 10 min in AWS)',
+      intervalSeconds: config.exportIntervalSeconds,
+      run: () => buildExports(exportsContext, clock.nowMs()),
+    });
+
     await deployExposureConfiguration(clients.s3, bucketNames.exports);
+    // Bundles exist from the first request on, as they would in AWS after the first scheduled run.
+    await jobs.run('build-exports');
     registerCdnRoutes(routes, {
       s3: clients.s3,
       bucket: bucketNames.exports,

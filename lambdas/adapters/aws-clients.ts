@@ -11,6 +11,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
+import { KMSClient } from '@aws-sdk/client-kms';
 
 export interface EndpointOptions {
   /** Service endpoint URL; undefined means the AWS default for the Lambda's region. */
@@ -49,4 +50,9 @@ export function s3Client(options: EndpointOptions = {}): S3Client {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
+}
+
+/** KMS, for export signing (build-exports); never used by the local runtime. */
+export function kmsClient(options: EndpointOptions = {}): KMSClient {
+  return new KMSClient(common(options));
 }

@@ -57,7 +57,10 @@ export const submissionKeys = {
   ban: (ipHash: string) => `ban#${ipHash}`,
 };
 
-const MAX_CONTENTION_RETRIES = 5;
+const MAX_CONTENTION_RETRIES = 8;
+
+/** Full-jitter exponential backoff between retries of a contended write (10 ms … ~1.3 s). */
+const backoff = (attempt: number) => new Promise((r) => setTimeout(r, Math.random() * 10 * 2 ** Math.min(attempt, 7)));
 
 /** Cancellation codes of a TransactionCanceledException, by action index. */
 function cancellationCodes(error: unknown): string[] | undefined {
@@ -266,7 +269,7 @@ export class DynamoCodeStore extends SubmissionTable implements CodeStore {
           // still exists; once it is gone, the other request won.
           if (attempt >= MAX_CONTENTION_RETRIES) throw error;
           if (!(await this.getItem(submissionKeys.code(input.codeHash), nowMs))) return { kind: 'code-invalid' };
-          await new Promise((r) => setTimeout(r, 10 + Math.floor(Math.random() * 40)));
+          await backoff(attempt);
         }
       }
     });
@@ -323,6 +326,7 @@ export class DynamoBanStore extends SubmissionTable implements BanStore {
           if (!(error instanceof ConditionalCheckFailedException)) throw error;
           // A concurrent failure created a live counter in between: add to it.
         }
+        await backoff(attempt);
       }
       throw new StorageError('recordFailure: too much contention');
     });
@@ -390,6 +394,7 @@ export class DynamoKeyPairStore extends SubmissionTable implements KeyPairStore 
         } catch (error) {
           if (!cancellationCodes(error)) throw error;
           // A concurrent upload changed the quota or stored one of these keys: re-read, retry.
+          await backoff(attempt);
         }
       }
       throw new StorageError('storeKeys: too much contention');

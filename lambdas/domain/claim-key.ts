@@ -30,7 +30,7 @@ export type ClaimResult =
   | { readonly kind: 'UNKNOWN'; readonly triesRemaining: number }
   | { readonly kind: 'INVALID_KEY'; readonly triesRemaining: number; readonly alreadyUsed: boolean }
   | { readonly kind: 'INVALID_ONE_TIME_CODE'; readonly triesRemaining: number; readonly banRemainingMs: number }
-  | { readonly kind: 'SERVER_ERROR'; readonly triesRemaining: number };
+  | { readonly kind: 'SERVER_ERROR'; readonly triesRemaining?: number };
 
 export const APP_PUBLIC_KEY_LENGTH = 32;
 

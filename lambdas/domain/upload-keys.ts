@@ -114,6 +114,17 @@ export function insideWindow(key: StoredKey, nowMs: number): boolean {
   return end >= nowSeconds - WINDOW_PAST_SECONDS && start <= nowSeconds + WINDOW_FUTURE_SECONDS;
 }
 
+/**
+ * When stored keys expire: `keyRetentionDays` (15) after the submission day ends, i.e. at the
+ * start of UTC day D + 16 for a key submitted on day D. The `00000` bundle covers today−15, so a
+ * key must outlive its submission hour by up to one more day (upstream's worker kept it just as
+ * long); the total stays under 16 days, inside the 21-day limit.
+ */
+export function keysExpireAt(nowMs: number, settings: Pick<SubmissionSettings, 'keyRetentionDays'>): number {
+  const submissionDay = Math.floor((hourNumber(nowMs) * SECONDS_PER_HOUR) / SECONDS_PER_DAY);
+  return (submissionDay + 1 + settings.keyRetentionDays) * SECONDS_PER_DAY;
+}
+
 /** Validates a decrypted Upload (rows 9–14); returns the valid keys or the error. */
 export function validatePayload(plaintext: Uint8Array, nowMs: number): StoredKey[] | UploadError {
   let upload: covidshield.Upload;
@@ -181,7 +192,7 @@ export async function uploadKeys(deps: UploadKeysDeps, request: UploadRequest): 
         region: settings.regionCode,
         submissionHour: hourNumber(nowMs),
         originator: keyPair.originator,
-        keysExpireAt: hourNumber(nowMs) * SECONDS_PER_HOUR + settings.keyRetentionDays * SECONDS_PER_DAY,
+        keysExpireAt: keysExpireAt(nowMs, settings),
       },
       nowMs,
     );

@@ -41,7 +41,8 @@ export function encodeClaimResult(result: ClaimResult): HttpResult {
     case 'UNKNOWN':
       return encode(400, { error: ErrorCode.UNKNOWN, triesRemaining: result.triesRemaining });
     case 'SERVER_ERROR':
-      return encode(500, { error: ErrorCode.SERVER_ERROR, triesRemaining: result.triesRemaining });
+      // tries_remaining only when known: an unexpected failure must not read as "no tries left".
+      return encode(500, { error: ErrorCode.SERVER_ERROR, ...(result.triesRemaining !== undefined ? { triesRemaining: result.triesRemaining } : {}) });
   }
 }
 
@@ -49,7 +50,7 @@ export function makeClaimKeyHandler(context: () => Promise<ClaimKeyDeps>) {
   return httpHandler('claim-key', async (event: APIGatewayProxyEvent) => {
     if (event.httpMethod !== 'POST') return methodNotAllowed();
     return encodeClaimResult(await claimKey(await context(), event.requestContext.identity.sourceIp, decodeClaimRequest(event)));
-  }, () => encodeClaimResult({ kind: 'SERVER_ERROR', triesRemaining: 0 }));
+  }, () => encodeClaimResult({ kind: 'SERVER_ERROR' }));
 }
 
 export const handler = makeClaimKeyHandler(lazy(() => submissionContextFromEnv('claim-key')));

@@ -3,7 +3,8 @@
  * handler relies on.
  */
 import { getJson, runtimeUrl } from '../support/runtime';
-import { TEST_ENV } from '../support/local-process';
+import { startLocalProcess, TEST_ENV, type LocalProcess } from '../support/local-process';
+import { freePort } from '../../local/ports';
 
 const get = (path: string, init?: RequestInit) => fetch(`${runtimeUrl()}${path}`, init);
 
@@ -77,13 +78,20 @@ describe('/_local/info', () => {
 });
 
 describe('/_local/clock', () => {
-  afterEach(() => get('/_local/clock', { method: 'POST', body: JSON.stringify({ offsetSeconds: 0 }) }));
+  // A runtime of its own: moving the shared runtime's clock would disturb files running in parallel.
+  let own: LocalProcess;
+  const clock = (init?: RequestInit) => fetch(`${own.url}/_local/clock`, init);
+
+  beforeAll(async () => {
+    own = await startLocalProcess({ name: 'clock-control', port: await freePort() });
+  });
+  afterAll(() => own.stop());
 
   test('sets an absolute offset that GET reports with the shifted time', async () => {
     // Act
-    await get('/_local/clock', { method: 'POST', body: JSON.stringify({ offsetSeconds: 3600 }) });
-    const set = await get('/_local/clock', { method: 'POST', body: JSON.stringify({ offsetSeconds: 86400 }) });
-    const state = await getJson(`${runtimeUrl()}/_local/clock`);
+    await clock({ method: 'POST', body: JSON.stringify({ offsetSeconds: 3600 }) });
+    const set = await clock({ method: 'POST', body: JSON.stringify({ offsetSeconds: 86400 }) });
+    const state = await getJson(`${own.url}/_local/clock`);
 
     // Assess
     expect(set.status).toBe(200);
@@ -94,7 +102,7 @@ describe('/_local/clock', () => {
 
   test.each([['not json'], ['{}'], ['{"offsetSeconds":"1"}'], ['{"offsetSeconds":1e12}']])('refuses %s with 400', async (body) => {
     // Act
-    const response = await get('/_local/clock', { method: 'POST', body });
+    const response = await clock({ method: 'POST', body });
 
     // Assess
     expect(response.status).toBe(400);

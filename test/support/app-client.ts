@@ -3,6 +3,7 @@
  * bodies, tweetnacl key pairs, NaCl box uploads. Builders default to valid values.
  */
 import { randomBytes } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import nacl from 'tweetnacl';
 import { covidshield } from '../../proto';
 
@@ -15,31 +16,71 @@ export interface ClaimedKeySet {
   readonly serverPublicKey: Uint8Array;
 }
 
-export class AppClient {
-  constructor(readonly baseUrl: string) {}
+export interface RawResponse {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: Buffer;
+  text(): string;
+}
 
-  async issueCode(token = TOKEN_1, hashId?: string): Promise<Response> {
-    return fetch(`${this.baseUrl}/new-key-claim${hashId ? `/${hashId}` : ''}`, {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${token}` },
+/**
+ * One HTTP exchange from a chosen loopback source address. The server identifies a client by
+ * its source IP (claim bans), so each test file can be its own "client" (127.0.0.2, …).
+ */
+export function send(url: string, init: { method?: string; headers?: Record<string, string>; body?: Uint8Array | string; localAddress?: string } = {}): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: init.method ?? 'GET', headers: init.headers, localAddress: init.localAddress }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const body = Buffer.concat(chunks);
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, text: () => body.toString('utf8') });
+      });
+      res.on('error', reject);
     });
+    req.on('error', reject);
+    req.end(init.body === undefined ? undefined : Buffer.from(init.body));
+  });
+}
+
+/** A distinct loopback address per test file, derived from its name. */
+export function loopbackFor(name: string): string {
+  let h = 0;
+  for (const ch of name) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
+  return `127.${1 + (h % 250)}.${(h >>> 8) % 256}.${1 + ((h >>> 16) % 250)}`;
+}
+
+export class AppClient {
+  constructor(
+    readonly baseUrl: string,
+    /** Source address of every request (default 127.0.0.1). */
+    readonly localAddress?: string,
+  ) {}
+
+  /** Any request to the server from this client's address. */
+  send(path: string, init: { method?: string; headers?: Record<string, string>; body?: Uint8Array | string } = {}): Promise<RawResponse> {
+    return send(`${this.baseUrl}${path}`, { ...init, localAddress: this.localAddress });
+  }
+
+  issueCode(token = TOKEN_1, hashId?: string, method = 'POST'): Promise<RawResponse> {
+    return this.send(`/new-key-claim${hashId ? `/${hashId}` : ''}`, { method, headers: { Authorization: `Bearer ${token}` } });
   }
 
   async newCode(token = TOKEN_1, hashId?: string): Promise<string> {
     const response = await this.issueCode(token, hashId);
     if (response.status !== 200) throw new Error(`new-key-claim answered ${response.status}`);
-    return (await response.text()).trim();
+    return response.text().trim();
   }
 
-  async claimRaw(body: Uint8Array, init: RequestInit = {}): Promise<{ status: number; contentType: string | null; message: covidshield.KeyClaimResponse; bytes: Buffer }> {
-    const response = await fetch(`${this.baseUrl}/claim-key`, {
-      method: 'POST',
+  async claimRaw(body: Uint8Array, method = 'POST'): Promise<{ status: number; contentType: string | null; message: covidshield.KeyClaimResponse; bytes: Buffer }> {
+    const response = await this.send('/claim-key', {
+      method,
       headers: { 'Content-Type': 'application/x-protobuf', 'Cache-Control': 'no-store' },
       body,
-      ...init,
     });
-    const bytes = Buffer.from(await response.arrayBuffer());
-    return { status: response.status, contentType: response.headers.get('content-type'), message: covidshield.KeyClaimResponse.decode(bytes), bytes };
+    const contentType = (response.headers['content-type'] as string | undefined) ?? null;
+    const message = contentType === 'application/x-protobuf' ? covidshield.KeyClaimResponse.decode(response.body) : new covidshield.KeyClaimResponse();
+    return { status: response.status, contentType, message, bytes: response.body };
   }
 
   claim(oneTimeCode: string, appPublicKey: Uint8Array) {
@@ -55,10 +96,11 @@ export class AppClient {
     return { code, app, serverPublicKey: claimed.message.serverPublicKey };
   }
 
-  async uploadRaw(body: Uint8Array, init: RequestInit = {}): Promise<{ status: number; contentType: string | null; error: number; bytes: Buffer }> {
-    const response = await fetch(`${this.baseUrl}/upload`, { method: 'POST', headers: { 'Content-Type': 'application/x-protobuf' }, body, ...init });
-    const bytes = Buffer.from(await response.arrayBuffer());
-    return { status: response.status, contentType: response.headers.get('content-type'), error: covidshield.EncryptedUploadResponse.decode(bytes).error, bytes };
+  async uploadRaw(body: Uint8Array, method = 'POST'): Promise<{ status: number; contentType: string | null; error: number; bytes: Buffer }> {
+    const response = await this.send('/upload', { method, headers: { 'Content-Type': 'application/x-protobuf' }, body });
+    const contentType = (response.headers['content-type'] as string | undefined) ?? null;
+    const error = contentType === 'application/x-protobuf' ? covidshield.EncryptedUploadResponse.decode(response.body).error : -1;
+    return { status: response.status, contentType, error, bytes: response.body };
   }
 
   /** Encrypts an Upload for a key set and posts it; every part may be overridden. */
@@ -100,3 +142,23 @@ export const uploadOf = (keys: covidshield.TemporaryExposureKey.$Properties[], n
   timestamp: { seconds: Math.floor(nowMs / 1000) },
   keys,
 });
+
+/**
+ * The exact EncryptedUploadRequest bytes `AppClient.upload` would post for a key set (fresh
+ * nonce), for tests that need to know or shape the body (size caps, concurrent identical bodies).
+ */
+export function sealUpload(
+  keySet: ClaimedKeySet,
+  upload: covidshield.Upload.$Properties | Uint8Array,
+  overrides: Partial<covidshield.EncryptedUploadRequest.$Properties> = {},
+): Uint8Array {
+  const plaintext = upload instanceof Uint8Array ? upload : covidshield.Upload.encode(upload).finish();
+  const nonce = new Uint8Array(randomBytes(24));
+  return covidshield.EncryptedUploadRequest.encode({
+    serverPublicKey: keySet.serverPublicKey,
+    appPublicKey: keySet.app.publicKey,
+    nonce,
+    payload: nacl.box(plaintext, nonce, keySet.serverPublicKey, keySet.app.secretKey),
+    ...overrides,
+  }).finish();
+}
