@@ -25,6 +25,20 @@ export const LONGEST_ITEM_LIFETIME_DAYS = 15;
 export const MAX_PERSONAL_RETENTION_DAYS = 21;
 export const MAX_POINT_IN_TIME_RECOVERY_DAYS = MAX_PERSONAL_RETENTION_DAYS - LONGEST_ITEM_LIFETIME_DAYS;
 
+/** CloudFront price classes (edge locations used); Canada is in every class. */
+export const CDN_PRICE_CLASSES = ['PriceClass_100', 'PriceClass_200', 'PriceClass_All'] as const;
+export type CdnPriceClass = (typeof CDN_PRICE_CLASSES)[number];
+
+/**
+ * build-exports runs at most 5 minutes (its timeout) and never twice at once (reserved
+ * concurrency 1), so a shorter period would only queue runs; today's bundle is cached
+ * `max-age=600`, so a period much above 10 minutes leaves the CDN serving stale bundles longer.
+ */
+export const EXPORT_SCHEDULE_MINUTES = { min: 5, max: 60, default: 10 } as const;
+
+/** Characters Apple and Google both accept in a verification key id / version. */
+const KEY_LABEL = /^[A-Za-z0-9_.]{1,32}$/;
+
 export interface ApiThrottleConfig {
   /** Steady-state requests per second for the whole stage. */
   readonly rateLimit: number;
@@ -51,6 +65,22 @@ export interface StageConfig {
   readonly initialRemainingKeys: number;
   /** API Gateway stage-wide throttling. */
   readonly apiThrottle: ApiThrottleConfig;
+  /** Minutes between build-exports runs (EventBridge `rate(N minutes)`); default 10. */
+  readonly exportScheduleMinutes: number;
+  /**
+   * `SignatureInfo.verification_key_version` of the stack's KMS signing key (the key id is
+   * `regionCode`); the pair Apple and Google know the public key by. Default `v1`.
+   */
+  readonly signingKeyVersion: string;
+  /** CloudFront price class of the retrieval distribution; default PriceClass_100. */
+  readonly cdnPriceClass: CdnPriceClass;
+  /**
+   * Id of this stage's retrieval distribution (e.g. `E2QWRUHAPOMQZL`), known only after the
+   * first deploy. Absent, the data key lets CloudFront decrypt for any distribution of this
+   * account (a distribution-specific key policy would be a dependency cycle: key → distribution
+   * → bucket → key); set, only for this one. See lib/constructs/cdn.ts.
+   */
+  readonly cdnDistributionId?: string;
   /** Optional deployment target; without it the stack is environment-agnostic (synth offline). */
   readonly account?: string;
   readonly region?: string;
@@ -76,6 +106,10 @@ const KNOWN_FIELDS: ReadonlySet<string> = new Set([
   'newKeyClaimAllowList',
   'initialRemainingKeys',
   'apiThrottle',
+  'exportScheduleMinutes',
+  'signingKeyVersion',
+  'cdnPriceClass',
+  'cdnDistributionId',
   'account',
   'region',
 ]);
@@ -116,6 +150,12 @@ export function parseStageConfig(stage: string, raw: unknown): StageConfig {
 
   const { stageName, regionCode, exportRegion, logRetentionDays, pointInTimeRecoveryDays } = raw;
   const { alarmEmail, newKeyClaimAllowList, initialRemainingKeys, apiThrottle, account, region } = raw;
+  const {
+    exportScheduleMinutes = EXPORT_SCHEDULE_MINUTES.default,
+    signingKeyVersion = 'v1',
+    cdnPriceClass = 'PriceClass_100',
+    cdnDistributionId,
+  } = raw;
 
   if (typeof stageName !== 'string' || !/^[a-z][a-z0-9-]{0,19}$/.test(stageName)) {
     problems.push(`${at('stageName')}: must be 1–20 characters of a-z, 0-9 and '-', starting with a letter`);
@@ -168,6 +208,21 @@ export function parseStageConfig(stage: string, raw: unknown): StageConfig {
     const unknown = Object.keys(apiThrottle).filter((k) => k !== 'rateLimit' && k !== 'burstLimit');
     for (const key of unknown) problems.push(`${at(`apiThrottle.${key}`)}: unknown field`);
   }
+  if (!isInteger(exportScheduleMinutes, EXPORT_SCHEDULE_MINUTES.min, EXPORT_SCHEDULE_MINUTES.max)) {
+    problems.push(
+      `${at('exportScheduleMinutes')}: must be an integer ${EXPORT_SCHEDULE_MINUTES.min}–${EXPORT_SCHEDULE_MINUTES.max} ` +
+        '(build-exports may run 5 minutes; today\'s bundle is cached 10 minutes)',
+    );
+  }
+  if (typeof signingKeyVersion !== 'string' || !KEY_LABEL.test(signingKeyVersion)) {
+    problems.push(`${at('signingKeyVersion')}: must be 1–32 of [A-Za-z0-9_.], e.g. "v1"`);
+  }
+  if (!CDN_PRICE_CLASSES.includes(cdnPriceClass as CdnPriceClass)) {
+    problems.push(`${at('cdnPriceClass')}: must be one of ${CDN_PRICE_CLASSES.join(', ')}`);
+  }
+  if (cdnDistributionId !== undefined && (typeof cdnDistributionId !== 'string' || !/^E[A-Z0-9]{6,20}$/.test(cdnDistributionId))) {
+    problems.push(`${at('cdnDistributionId')}: must be a CloudFront distribution id such as "E2QWRUHAPOMQZL" when present`);
+  }
   if (account !== undefined && (typeof account !== 'string' || !/^\d{12}$/.test(account))) {
     problems.push(`${at('account')}: must be a 12-digit AWS account id when present`);
   }
@@ -187,6 +242,10 @@ export function parseStageConfig(stage: string, raw: unknown): StageConfig {
     newKeyClaimAllowList: [...(newKeyClaimAllowList as string[])],
     initialRemainingKeys: initialRemainingKeys as number,
     apiThrottle: { rateLimit: throttle.rateLimit, burstLimit: throttle.burstLimit },
+    exportScheduleMinutes: exportScheduleMinutes as number,
+    signingKeyVersion: signingKeyVersion as string,
+    cdnPriceClass: cdnPriceClass as CdnPriceClass,
+    ...(cdnDistributionId !== undefined && { cdnDistributionId: cdnDistributionId as string }),
     ...(account !== undefined && { account: account as string }),
     ...(region !== undefined && { region: region as string }),
   };

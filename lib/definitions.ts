@@ -110,8 +110,9 @@ export const TABLES: Readonly<Record<TableRole, TableDefinition>> = {
   metricsLedger: {
     role: 'metricsLedger',
     description:
-      'Exactly-once ledger of aggregate-metrics: one item per counted stream record and per ' +
-      'counted payload item identity, written in the same transaction as the increments; 48 h TTL. ' +
+      'Exactly-once ledger of aggregate-metrics: one item per counted payload item identity ' +
+      '(SHA-256 of its device fields, identifier, timestamp and values), written in the same ' +
+      'transaction as the increments; 48 h TTL. ' +
       'PITR like aggregateMetrics, so that both can be restored to the same moment.',
     partitionKey: { name: 'id', type: 'S' },
     indexes: [],

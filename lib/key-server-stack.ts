@@ -3,22 +3,26 @@
  * comes in through `config` (STYLE rule 12); constructs never read context themselves.
  *
  * Built: Storage (tables, buckets, data key), Api (REST API + health routes), Submission
- * (issue-code, claim-key, upload-keys, their secret and routes; lib/constructs/submission.ts).
+ * (issue-code, claim-key, upload-keys, their secret and routes; lib/constructs/submission.ts),
+ * Exports (KMS signing key, scheduled build-exports, exposure configuration; exports.ts) and Cdn
+ * (CloudFront with OAC on the exports bucket, retrieve-auth Function + KeyValueStore; cdn.ts).
  * A feature joins with a few lines here; inside it, bindTable(fn, table, def, access) grants and
  * names a table in one call and api.addRoute(path, methods, fn) routes to the function.
  * Extension points, each a construct of its own issue:
- *   - Exports + CDN: build-exports (schedule, KMS ECC_NIST_P256 signing keys), CloudFront with OAC on
- *       storage.buckets.exports, the retrieve-auth CloudFront Function + KeyValueStore
  *   - Metrics: save-metrics (API key + usage plan), aggregate-metrics (rawMetrics stream), metrics-report
  *   - WAF: web ACL on api.restApi.deploymentStage (config.newKeyClaimAllowList); then remove the
  *       AwsSolutions-APIG3 acknowledgement in lib/constructs/api.ts
- *   - Observability: alarms (5xx, throttles, export failures/staleness, DLQ depth) to
- *       config.alarmEmail, and a dashboard
+ *   - Observability: alarms (5xx, throttles, export failures/staleness, DLQ depth:
+ *       exports.deadLetterQueue) to config.alarmEmail, and a dashboard
+ *   - CloudFront WAF (us-east-1 web ACL on cdn.distribution); then remove the AwsSolutions-CFR2
+ *       acknowledgement in lib/constructs/cdn.ts
  */
 import { Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { StageConfig } from './config';
 import { Api } from './constructs/api';
+import { Cdn } from './constructs/cdn';
+import { Exports } from './constructs/exports';
 import type { FunctionDefaults } from './constructs/key-server-function';
 import { Storage } from './constructs/storage';
 import { Submission } from './constructs/submission';
@@ -33,6 +37,8 @@ export class KeyServerStack extends Stack {
   readonly storage: Storage;
   readonly api: Api;
   readonly submission: Submission;
+  readonly exports: Exports;
+  readonly cdn: Cdn;
 
   constructor(scope: Construct, id: string, props: KeyServerStackProps) {
     super(scope, id, props);
@@ -62,6 +68,23 @@ export class KeyServerStack extends Stack {
       functionDefaults: this.functionDefaults,
       regionCode: config.regionCode,
       initialRemainingKeys: config.initialRemainingKeys,
+    });
+
+    this.exports = new Exports(this, 'Exports', {
+      storage: this.storage,
+      functionDefaults: this.functionDefaults,
+      logRetentionDays: config.logRetentionDays,
+      regionCode: config.regionCode,
+      exportRegion: config.exportRegion,
+      scheduleMinutes: config.exportScheduleMinutes,
+      signingKeyVersion: config.signingKeyVersion,
+    });
+
+    this.cdn = new Cdn(this, 'Cdn', {
+      storage: this.storage,
+      regionCode: config.regionCode,
+      priceClass: config.cdnPriceClass,
+      distributionId: config.cdnDistributionId,
     });
   }
 }

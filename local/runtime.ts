@@ -17,6 +17,12 @@ import { runMetricsReport } from '../lambdas/domain/metrics/report';
 import { buildExportsContext } from '../lambdas/shared/exports-context';
 import { buildExports } from '../lambdas/domain/build-exports';
 import { LocalSigner } from '../lambdas/adapters/local-signer';
+import { dynamoDbStreamsClient } from '../lambdas/adapters/aws-clients';
+import { buildAggregateContext, buildSaveMetricsContext } from '../lambdas/shared/metrics-context';
+import { makeSaveMetricsHandler } from '../lambdas/handlers/save-metrics';
+import { makeAggregateMetricsHandler } from '../lambdas/handlers/aggregate-metrics';
+import { createStreamPoller } from './stream-poller';
+import { lambdaContext } from './gateway';
 import { ensureBucket, ensureTable } from './bootstrap';
 import { OffsetClock } from './clock';
 import { registerControls, clockState } from './controls';
@@ -109,6 +115,52 @@ export async function startRuntime(config: LocalConfig, log: RuntimeLog): Promis
     routes.lambda('ANY', '/new-key-claim/{hashId}', 'issue-code', issueCode);
     routes.lambda('ANY', '/claim-key', 'claim-key', makeClaimKeyHandler(submissionContext));
     routes.lambda('ANY', '/upload', 'upload-keys', makeUploadKeysHandler(submissionContext));
+
+    const saveMetrics = buildSaveMetricsContext({
+      db: clients.dynamo,
+      rawMetricsTable: tableNames.rawMetrics,
+      clock,
+      // API Gateway checks the key in AWS; locally the handler does.
+      requireApiKey: true,
+      apiKey: config.metricsApiKey,
+    });
+    routes.lambda('ANY', '/save-metrics', 'save-metrics', makeSaveMetricsHandler(async () => saveMetrics));
+
+    const aggregate = makeAggregateMetricsHandler(async () =>
+      buildAggregateContext({ db: clients.dynamo, tables: { aggregateMetrics: tableNames.aggregateMetrics, metricsLedger: tableNames.metricsLedger }, clock }),
+    );
+    const streams = dynamoDbStreamsClient(dynamoOptions);
+    const poller = createStreamPoller({
+      streamsClient: streams,
+      tableName: tableNames.rawMetrics,
+      handler: (event) => aggregate(event, lambdaContext('aggregate-metrics')),
+      log,
+    });
+    jobs.register({
+      name: 'aggregate-metrics',
+      description: 'drain the raw_metrics stream through aggregate-metrics (the event source mapping in AWS)',
+      run: () => poller.drain(),
+    });
+    jobs.register({
+      name: 'redeliver-aggregate-metrics',
+      description: 'deliver every record still in the raw_metrics stream again, as a Lambda retry would (proves exactly-once)',
+      run: async () => {
+        const replay = createStreamPoller({
+          streamsClient: streams,
+          tableName: tableNames.rawMetrics,
+          handler: (event) => aggregate(event, lambdaContext('aggregate-metrics')),
+          log,
+          startingPosition: 'TRIM_HORIZON',
+        });
+        try {
+          return await replay.drain();
+        } finally {
+          await replay.stop();
+        }
+      },
+    });
+    poller.start(2000);
+    started.push({ stop: async () => { await poller.stop(); streams.destroy(); } });
 
     const reportContext = buildMetricsReportContext({
       db: clients.dynamo,

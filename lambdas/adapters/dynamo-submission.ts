@@ -57,7 +57,7 @@ export const submissionKeys = {
   ban: (ipHash: string) => `ban#${ipHash}`,
 };
 
-const MAX_CONTENTION_RETRIES = 8;
+export const MAX_CONTENTION_RETRIES = 8;
 
 /** Full-jitter exponential backoff between retries of a contended write (10 ms … ~1.3 s). */
 const backoff = (attempt: number) => new Promise((r) => setTimeout(r, Math.random() * 10 * 2 ** Math.min(attempt, 7)));

@@ -21,7 +21,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { LogRetentionDays } from '../config';
 import type { BucketDefinition, TableDefinition } from '../definitions';
@@ -55,6 +56,10 @@ export interface KeyServerFunctionProps {
   readonly timeout?: Duration;
   /** Extra plain settings; resource names are added by `bindTable` / `bindBucket`, not here. */
   readonly environment?: Readonly<Record<string, string>>;
+  /** Reserved (and maximum) concurrency; 1 for a scheduled job whose runs must never overlap. @default none */
+  readonly reservedConcurrentExecutions?: number;
+  /** Asynchronous invocations only: where an event goes after its last failed attempt or when too old. @default none */
+  readonly deadLetterQueue?: sqs.IQueue;
 }
 
 export class KeyServerFunction extends Construct {
@@ -93,6 +98,8 @@ export class KeyServerFunction extends Construct {
       description: props.description,
       role: this.role,
       logGroup: this.logGroup,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      deadLetterQueue: props.deadLetterQueue,
       tracing: lambda.Tracing.DISABLED,
       environment: {
         POWERTOOLS_SERVICE_NAME: props.serviceName,
@@ -156,7 +163,15 @@ export interface TableActions {
   readonly actions: readonly TableAction[];
 }
 
-export type TableAccess = DataAccess | TableActions;
+/**
+ * Query on the named indexes of the table only: not on the table's own key, no other action.
+ * For a reader that only ever looks items up by an index (build-exports on `byRegionDay`).
+ */
+export interface IndexQueryAccess {
+  readonly queryIndexes: readonly string[];
+}
+
+export type TableAccess = DataAccess | TableActions | IndexQueryAccess;
 
 export const TABLE_ACTIONS: Readonly<Record<'read' | 'write', readonly TableAction[]>> = {
   // Query/GetItem for lookups, ConditionCheckItem for transactions that only check an item.
@@ -198,7 +213,7 @@ const WRITING_TABLE_ACTIONS: ReadonlySet<TableAction> = new Set([
 ]);
 
 /** The table actions, statement id suffix and KMS levels of one table binding. */
-function resolveTableAccess(access: TableAccess): { actions: string[]; sidSuffix: string; keyLevels: ('read' | 'write')[] } {
+function resolveTableAccess(access: DataAccess | TableActions): { actions: string[]; sidSuffix: string; keyLevels: ('read' | 'write')[] } {
   if (typeof access === 'string') {
     const want = levels(access);
     return { actions: union(want.map((l) => TABLE_ACTIONS[l])), sidSuffix: capitalise(access), keyLevels: want };
@@ -217,6 +232,10 @@ function resolveTableAccess(access: TableAccess): { actions: string[]; sidSuffix
  * indexes is granted with, and only with, Query on the table.
  */
 export function bindTable(fn: KeyServerFunction, table: dynamodb.Table, def: TableDefinition, access: TableAccess): void {
+  if (typeof access === 'object' && 'queryIndexes' in access) {
+    bindIndexQuery(fn, table, def, access.queryIndexes);
+    return;
+  }
   const { actions, sidSuffix, keyLevels } = resolveTableAccess(access);
   fn.lambda.addToRolePolicy(
     new iam.PolicyStatement({
@@ -238,6 +257,22 @@ export function bindTable(fn: KeyServerFunction, table: dynamodb.Table, def: Tab
   fn.lambda.addEnvironment(def.envName, table.tableName);
 }
 
+function bindIndexQuery(fn: KeyServerFunction, table: dynamodb.Table, def: TableDefinition, indexNames: readonly string[]): void {
+  const names = [...new Set(indexNames)];
+  if (names.length === 0) throw new Error('bindTable: queryIndexes must name at least one index');
+  const unknown = names.filter((name) => !def.indexes.some((index) => index.indexName === name));
+  if (unknown.length > 0) throw new Error(`bindTable: table ${def.role} has no index ${unknown.join(', ')}`);
+  fn.lambda.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: `${def.role}TableIndexQuery`,
+      actions: ['dynamodb:Query'],
+      resources: names.map((name) => `${table.tableArn}/index/${name}`),
+    }),
+  );
+  if (table.encryptionKey) grantKeyVia(fn, table.encryptionKey.keyArn, 'dynamodb', ['read'], `${def.role}TableKey`);
+  fn.lambda.addEnvironment(def.envName, table.tableName);
+}
+
 /**
  * Sets `def.envName` to the table's name and grants NOTHING. Only for a handler whose shared
  * cold-start context requires the name of a table it never calls (the submission context reads
@@ -247,14 +282,27 @@ export function bindTableNameOnly(fn: KeyServerFunction, table: dynamodb.Table, 
   fn.lambda.addEnvironment(def.envName, table.tableName);
 }
 
-/** Grants `access` on the objects of `bucket` and sets `def.envName` to its name. */
-export function bindBucket(fn: KeyServerFunction, bucket: s3.Bucket, def: BucketDefinition, access: DataAccess): void {
+/**
+ * Grants `access` on the objects of `bucket` and sets `def.envName` to its name. With
+ * `objectPrefix` (e.g. `exports/`) the object actions are limited to keys under it.
+ */
+export function bindBucket(
+  fn: KeyServerFunction,
+  bucket: s3.Bucket,
+  def: BucketDefinition,
+  access: DataAccess,
+  options: { readonly objectPrefix?: string } = {},
+): void {
   const want = levels(access);
+  const objectPrefix = options.objectPrefix ?? '';
+  if (objectPrefix !== '' && !/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*\/$/.test(objectPrefix)) {
+    throw new Error(`bindBucket: objectPrefix must be path segments ending in '/', got ${JSON.stringify(objectPrefix)}`);
+  }
   fn.lambda.addToRolePolicy(
     new iam.PolicyStatement({
       sid: `${def.role}BucketObjects${capitalise(access)}`,
       actions: union(want.map((l) => BUCKET_ACTIONS[l].object)),
-      resources: [bucket.arnForObjects('*')],
+      resources: [bucket.arnForObjects(`${objectPrefix}*`)],
     }),
   );
   const bucketActions = union(want.map((l) => BUCKET_ACTIONS[l].bucket));
@@ -264,6 +312,7 @@ export function bindBucket(fn: KeyServerFunction, bucket: s3.Bucket, def: Bucket
         sid: `${def.role}BucketList`,
         actions: bucketActions,
         resources: [bucket.bucketArn],
+        conditions: objectPrefix ? { StringLike: { 's3:prefix': [`${objectPrefix}*`] } } : undefined,
       }),
     );
   }
@@ -272,10 +321,10 @@ export function bindBucket(fn: KeyServerFunction, bucket: s3.Bucket, def: Bucket
 
   const cfnBucket = bucket.node.defaultChild as s3.CfnBucket;
   Validations.of(fn).acknowledge({
-    id: `AwsSolutions-IAM5[Resource::<${Stack.of(bucket).getLogicalId(cfnBucket)}.Arn>/*]`,
+    id: `AwsSolutions-IAM5[Resource::<${Stack.of(bucket).getLogicalId(cfnBucket)}.Arn>/${objectPrefix}*]`,
     reason:
       `Object-level S3 actions need an object ARN pattern; this one is limited to the ${def.role} ` +
-      'bucket and to the actions of the requested access level.',
+      `bucket${objectPrefix ? ` (keys under ${objectPrefix})` : ''} and to the actions of the requested access level.`,
   });
 }
 

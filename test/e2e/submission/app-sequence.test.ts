@@ -89,8 +89,9 @@ test('issue → claim → upload 28 keys with all six fields: 200 with exactly t
     });
     expect(item?.submissionHour).toBeGreaterThanOrEqual(hourBefore);
     expect(item?.submissionHour).toBeLessThanOrEqual(hourAfter);
-    // Kept 15 days after the submission hour (served for 14), as an epoch-seconds TTL.
-    expect(item?.expiresAt).toBe((item?.submissionHour as number) * 3600 + 15 * 86_400);
+    // Kept until 15 days after the end of the submission day (the 00000 bundle covers today−15),
+    // as an epoch-seconds TTL: the start of UTC day D + 16.
+    expect(item?.expiresAt).toBe((Math.floor((item?.submissionHour as number) / 24) + 16) * 86_400);
   }
   expect(new Set(stored.map((s) => s.submissionHour)).size).toBe(1);
   expect((await store.keyPair(claimed.serverPublicKey))?.remainingKeys).toBe(43 - 28);

@@ -21,7 +21,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { DynamoBanStore, DynamoCodeStore, DynamoKeyPairStore, submissionKeys } from '../../../lambdas/adapters/dynamo-submission';
+import { MAX_CONTENTION_RETRIES, DynamoBanStore, DynamoCodeStore, DynamoKeyPairStore, submissionKeys } from '../../../lambdas/adapters/dynamo-submission';
 import { claimKey } from '../../../lambdas/domain/claim-key';
 import { issueCode } from '../../../lambdas/domain/issue-code';
 import { StorageError } from '../../../lambdas/domain/settings';
@@ -287,7 +287,7 @@ describe('DynamoCodeStore.claim', () => {
 
     // Assess
     await expect(outcome).rejects.toBeInstanceOf(StorageError);
-    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(6);
+    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(MAX_CONTENTION_RETRIES + 1);
   });
 });
 
