@@ -6,6 +6,7 @@
  */
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { logger, metrics } from './observability';
 import { text, type HttpResult } from './http';
@@ -41,4 +42,41 @@ export function httpHandler(
     return result;
   };
   return middy(core).use(injectLambdaContext(logger)) as unknown as HttpHandler;
+}
+
+/** What a scheduled job reports about one run: EMF metrics and a log summary (counts only). */
+export interface JobReport {
+  readonly metrics: Readonly<Record<string, { readonly unit: (typeof MetricUnit)[keyof typeof MetricUnit]; readonly value: number }>>;
+  readonly log: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * The house wrapper of a scheduled job (EventBridge): one summary log line and EMF metrics per
+ * run; a failure is counted as `failureMetric`, logged by error name only, and rethrown so that
+ * the invocation fails and alarms fire.
+ */
+export function scheduledJobHandler<T>(
+  name: string,
+  failureMetric: string,
+  run: () => Promise<T>,
+  report: (summary: T) => JobReport,
+): (event: unknown, context: Context) => Promise<T> {
+  const core = async (): Promise<T> => {
+    const started = process.hrtime.bigint();
+    const durationMs = () => Number(process.hrtime.bigint() - started) / 1e6;
+    try {
+      const summary = await run();
+      const { metrics: figures, log } = report(summary);
+      for (const [metric, { unit, value }] of Object.entries(figures)) metrics.addMetric(metric, unit, value);
+      logger.info(name, { outcome: 'ok', ...log, durationMs: durationMs() });
+      return summary;
+    } catch (error) {
+      metrics.addMetric(failureMetric, MetricUnit.Count, 1);
+      logger.error(name, { outcome: 'failed', errorName: error instanceof Error ? error.name : typeof error, durationMs: durationMs() });
+      throw error;
+    } finally {
+      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+    }
+  };
+  return middy(core).use(injectLambdaContext(logger)) as unknown as (event: unknown, context: Context) => Promise<T>;
 }
