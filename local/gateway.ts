@@ -232,6 +232,7 @@ export interface GatewayLog {
 export function createGateway(routes: RouteTable, log: GatewayLog): Server {
   const server = createServer(async (req, res) => {
     const method = (req.method ?? 'GET').toUpperCase();
+    let routeName = 'unrouted';
     try {
       const url = new URL(req.url ?? '/', 'http://local');
       const body = await readBody(req, MAX_REQUEST_BYTES);
@@ -245,6 +246,7 @@ export function createGateway(routes: RouteTable, log: GatewayLog): Server {
         return;
       }
       const { route, params } = found;
+      routeName = route.template;
       const request: LocalRequest = {
         method,
         path: url.pathname,
@@ -268,7 +270,8 @@ export function createGateway(routes: RouteTable, log: GatewayLog): Server {
       writeProxyResult(res, await route.target.handler(event, lambdaContext(route.target.name)));
     } catch (error) {
       // API Gateway's answer when the integration fails.
-      log.error('gateway: handler failed', { path: req.url?.split('?')[0], errorName: (error as Error)?.name });
+      // The route template, never the path: paths carry hashIds and HMACs.
+      log.error('gateway: handler failed', { route: routeName, errorName: (error as Error)?.name });
       if (!res.headersSent) writeLocal(res, { status: 502, headers: { 'Content-Type': 'application/json' }, body: '{"message": "Internal server error"}' }, method);
       else res.destroy();
     }
