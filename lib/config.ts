@@ -36,6 +36,17 @@ export type CdnPriceClass = (typeof CDN_PRICE_CLASSES)[number];
  */
 export const EXPORT_SCHEDULE_MINUTES = { min: 5, max: 60, default: 10 } as const;
 
+/**
+ * metrics-report runs once a day at this UTC time (`HH:MM`). Reports cover complete days up to
+ * yesterday (UTC), so any time after midnight works; 03:00 leaves phones in every Canadian time
+ * zone a few hours to push the events of the day before.
+ */
+export const DEFAULT_METRICS_REPORT_TIME_UTC = '03:00';
+const TIME_OF_DAY = /^([01]\d|2[0-3]):([0-5]\d)$/;
+
+/** Upper bound of a usage-plan quota (requests per day); far above any plausible traffic. */
+export const MAX_METRICS_QUOTA_PER_DAY = 1_000_000_000;
+
 /** Characters Apple and Google both accept in a verification key id / version. */
 const KEY_LABEL = /^[A-Za-z0-9_.]{1,32}$/;
 
@@ -44,6 +55,22 @@ export interface ApiThrottleConfig {
   readonly rateLimit: number;
   /** Burst bucket size for the whole stage. */
   readonly burstLimit: number;
+}
+
+/**
+ * Usage plan of the /save-metrics API key. Every phone sends the same key (it ships inside the
+ * app), so these limits are global to /save-metrics, not per client: the throttle caps that
+ * route below the stage-wide throttle, and the daily quota caps the cost of a leaked key. A
+ * request beyond either gets 429 from API Gateway; the apps keep their events and send them
+ * again at the next trigger (reference/metrics-upstream.md §1.5), so a 429 delays, not loses.
+ */
+export interface MetricsUsagePlanConfig {
+  /** Steady-state requests per second of /save-metrics; at most `apiThrottle.rateLimit`. */
+  readonly rateLimit: number;
+  /** Burst bucket of /save-metrics; at most `apiThrottle.burstLimit`. */
+  readonly burstLimit: number;
+  /** Requests per UTC day accepted on the key. */
+  readonly quotaPerDay: number;
 }
 
 export interface StageConfig {
@@ -72,6 +99,10 @@ export interface StageConfig {
    * `regionCode`); the pair Apple and Google know the public key by. Default `v1`.
    */
   readonly signingKeyVersion: string;
+  /** Usage plan (throttle and daily quota) of the /save-metrics API key. */
+  readonly metricsUsagePlan: MetricsUsagePlanConfig;
+  /** UTC time of day (`HH:MM`) of the nightly metrics-report run; default 03:00. */
+  readonly metricsReportTimeUtc: string;
   /** CloudFront price class of the retrieval distribution; default PriceClass_100. */
   readonly cdnPriceClass: CdnPriceClass;
   /**
@@ -108,6 +139,8 @@ const KNOWN_FIELDS: ReadonlySet<string> = new Set([
   'apiThrottle',
   'exportScheduleMinutes',
   'signingKeyVersion',
+  'metricsUsagePlan',
+  'metricsReportTimeUtc',
   'cdnPriceClass',
   'cdnDistributionId',
   'account',
@@ -153,6 +186,8 @@ export function parseStageConfig(stage: string, raw: unknown): StageConfig {
   const {
     exportScheduleMinutes = EXPORT_SCHEDULE_MINUTES.default,
     signingKeyVersion = 'v1',
+    metricsUsagePlan,
+    metricsReportTimeUtc = DEFAULT_METRICS_REPORT_TIME_UTC,
     cdnPriceClass = 'PriceClass_100',
     cdnDistributionId,
   } = raw;
@@ -217,6 +252,10 @@ export function parseStageConfig(stage: string, raw: unknown): StageConfig {
   if (typeof signingKeyVersion !== 'string' || !KEY_LABEL.test(signingKeyVersion)) {
     problems.push(`${at('signingKeyVersion')}: must be 1–32 of [A-Za-z0-9_.], e.g. "v1"`);
   }
+  problems.push(...metricsUsagePlanProblems(metricsUsagePlan, apiThrottle, at));
+  if (typeof metricsReportTimeUtc !== 'string' || !TIME_OF_DAY.test(metricsReportTimeUtc)) {
+    problems.push(`${at('metricsReportTimeUtc')}: must be a UTC time of day "HH:MM" (00:00–23:59), e.g. "03:00"`);
+  }
   if (!CDN_PRICE_CLASSES.includes(cdnPriceClass as CdnPriceClass)) {
     problems.push(`${at('cdnPriceClass')}: must be one of ${CDN_PRICE_CLASSES.join(', ')}`);
   }
@@ -232,6 +271,7 @@ export function parseStageConfig(stage: string, raw: unknown): StageConfig {
 
   if (problems.length > 0) throw new StageConfigError(stage, problems);
   const throttle = apiThrottle as Record<string, number>;
+  const usagePlan = metricsUsagePlan as Record<string, number>;
   return {
     stageName: stageName as string,
     regionCode: regionCode as string,
@@ -244,11 +284,42 @@ export function parseStageConfig(stage: string, raw: unknown): StageConfig {
     apiThrottle: { rateLimit: throttle.rateLimit, burstLimit: throttle.burstLimit },
     exportScheduleMinutes: exportScheduleMinutes as number,
     signingKeyVersion: signingKeyVersion as string,
+    metricsUsagePlan: { rateLimit: usagePlan.rateLimit, burstLimit: usagePlan.burstLimit, quotaPerDay: usagePlan.quotaPerDay },
+    metricsReportTimeUtc: metricsReportTimeUtc as string,
     cdnPriceClass: cdnPriceClass as CdnPriceClass,
     ...(cdnDistributionId !== undefined && { cdnDistributionId: cdnDistributionId as string }),
     ...(account !== undefined && { account: account as string }),
     ...(region !== undefined && { region: region as string }),
   };
+}
+
+/**
+ * Problems of `metricsUsagePlan`. Its limits are compared with the stage throttle only when that
+ * one is valid itself: a usage plan cannot let more through than the stage does, so a larger
+ * value would only be misleading.
+ */
+function metricsUsagePlanProblems(value: unknown, apiThrottle: unknown, at: (field: string) => string): string[] {
+  const problems: string[] = [];
+  if (!isRecord(value)) return [`${at('metricsUsagePlan')}: must be an object { rateLimit, burstLimit, quotaPerDay }`];
+  const stage = isRecord(apiThrottle) ? apiThrottle : {};
+  const limits = [
+    ['rateLimit', 10_000, stage.rateLimit, 'requests per second'],
+    ['burstLimit', 5_000, stage.burstLimit, 'requests'],
+  ] as const;
+  for (const [field, max, stageLimit, unit] of limits) {
+    const limit = value[field];
+    if (!isInteger(limit, 1, max)) {
+      problems.push(`${at(`metricsUsagePlan.${field}`)}: must be an integer 1–${max} (${unit})`);
+    } else if (isInteger(stageLimit, 1, max) && limit > stageLimit) {
+      problems.push(`${at(`metricsUsagePlan.${field}`)}: must not exceed apiThrottle.${field} (${stageLimit}), which caps the whole stage`);
+    }
+  }
+  if (!isInteger(value.quotaPerDay, 1, MAX_METRICS_QUOTA_PER_DAY)) {
+    problems.push(`${at('metricsUsagePlan.quotaPerDay')}: must be an integer 1–${MAX_METRICS_QUOTA_PER_DAY} (requests per UTC day)`);
+  }
+  const known = new Set(['rateLimit', 'burstLimit', 'quotaPerDay']);
+  for (const key of Object.keys(value).filter((k) => !known.has(k))) problems.push(`${at(`metricsUsagePlan.${key}`)}: unknown field`);
+  return problems;
 }
 
 /**

@@ -5,15 +5,17 @@
  * Built: Storage (tables, buckets, data key), Api (REST API + health routes), Submission
  * (issue-code, claim-key, upload-keys, their secret and routes; lib/constructs/submission.ts),
  * Exports (KMS signing key, scheduled build-exports, exposure configuration; exports.ts) and Cdn
- * (CloudFront with OAC on the exports bucket, retrieve-auth Function + KeyValueStore; cdn.ts).
+ * (CloudFront with OAC on the exports bucket, retrieve-auth Function + KeyValueStore; cdn.ts) and
+ * Metrics (save-metrics behind an API key + usage plan, aggregate-metrics on the rawMetrics
+ * stream, the nightly metrics-report; metrics.ts).
  * A feature joins with a few lines here; inside it, bindTable(fn, table, def, access) grants and
  * names a table in one call and api.addRoute(path, methods, fn) routes to the function.
  * Extension points, each a construct of its own issue:
- *   - Metrics: save-metrics (API key + usage plan), aggregate-metrics (rawMetrics stream), metrics-report
  *   - WAF: web ACL on api.restApi.deploymentStage (config.newKeyClaimAllowList); then remove the
  *       AwsSolutions-APIG3 acknowledgement in lib/constructs/api.ts
  *   - Observability: alarms (5xx, throttles, export failures/staleness, DLQ depth:
- *       exports.deadLetterQueue) to config.alarmEmail, and a dashboard
+ *       exports.deadLetterQueue, metrics.aggregateFailureQueue, metrics.reportDeadLetterQueue;
+ *       aggregate-metrics iterator age) to config.alarmEmail, and a dashboard
  *   - CloudFront WAF (us-east-1 web ACL on cdn.distribution); then remove the AwsSolutions-CFR2
  *       acknowledgement in lib/constructs/cdn.ts
  */
@@ -24,6 +26,7 @@ import { Api } from './constructs/api';
 import { Cdn } from './constructs/cdn';
 import { Exports } from './constructs/exports';
 import type { FunctionDefaults } from './constructs/key-server-function';
+import { Metrics } from './constructs/metrics';
 import { Storage } from './constructs/storage';
 import { Submission } from './constructs/submission';
 
@@ -39,6 +42,7 @@ export class KeyServerStack extends Stack {
   readonly submission: Submission;
   readonly exports: Exports;
   readonly cdn: Cdn;
+  readonly metrics: Metrics;
 
   constructor(scope: Construct, id: string, props: KeyServerStackProps) {
     super(scope, id, props);
@@ -85,6 +89,14 @@ export class KeyServerStack extends Stack {
       regionCode: config.regionCode,
       priceClass: config.cdnPriceClass,
       distributionId: config.cdnDistributionId,
+    });
+
+    this.metrics = new Metrics(this, 'Metrics', {
+      storage: this.storage,
+      api: this.api,
+      functionDefaults: this.functionDefaults,
+      usagePlan: config.metricsUsagePlan,
+      reportTimeUtc: config.metricsReportTimeUtc,
     });
   }
 }

@@ -284,25 +284,35 @@ export function bindTableNameOnly(fn: KeyServerFunction, table: dynamodb.Table, 
 
 /**
  * Grants `access` on the objects of `bucket` and sets `def.envName` to its name. With
- * `objectPrefix` (e.g. `exports/`) the object actions are limited to keys under it.
+ * `objectPrefix` (e.g. `exports/`) the object actions are limited to keys under it; with
+ * `objectPrefixes` (e.g. `masked/`, `unmasked/`) to keys under any of them.
  */
 export function bindBucket(
   fn: KeyServerFunction,
   bucket: s3.Bucket,
   def: BucketDefinition,
   access: DataAccess,
-  options: { readonly objectPrefix?: string } = {},
+  options: { readonly objectPrefix?: string; readonly objectPrefixes?: readonly string[] } = {},
 ): void {
   const want = levels(access);
-  const objectPrefix = options.objectPrefix ?? '';
-  if (objectPrefix !== '' && !/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*\/$/.test(objectPrefix)) {
-    throw new Error(`bindBucket: objectPrefix must be path segments ending in '/', got ${JSON.stringify(objectPrefix)}`);
+  if (options.objectPrefix !== undefined && options.objectPrefixes !== undefined) {
+    throw new Error('bindBucket: give objectPrefix or objectPrefixes, not both');
   }
+  if (options.objectPrefixes !== undefined && options.objectPrefixes.length === 0) {
+    throw new Error('bindBucket: objectPrefixes must name at least one prefix');
+  }
+  const prefixes = [...new Set(options.objectPrefixes ?? [options.objectPrefix ?? ''])];
+  for (const objectPrefix of prefixes) {
+    if ((objectPrefix !== '' || options.objectPrefixes) && !/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*\/$/.test(objectPrefix)) {
+      throw new Error(`bindBucket: objectPrefix must be path segments ending in '/', got ${JSON.stringify(objectPrefix)}`);
+    }
+  }
+  const limited = prefixes[0] !== '';
   fn.lambda.addToRolePolicy(
     new iam.PolicyStatement({
       sid: `${def.role}BucketObjects${capitalise(access)}`,
       actions: union(want.map((l) => BUCKET_ACTIONS[l].object)),
-      resources: [bucket.arnForObjects(`${objectPrefix}*`)],
+      resources: prefixes.map((objectPrefix) => bucket.arnForObjects(`${objectPrefix}*`)),
     }),
   );
   const bucketActions = union(want.map((l) => BUCKET_ACTIONS[l].bucket));
@@ -312,7 +322,7 @@ export function bindBucket(
         sid: `${def.role}BucketList`,
         actions: bucketActions,
         resources: [bucket.bucketArn],
-        conditions: objectPrefix ? { StringLike: { 's3:prefix': [`${objectPrefix}*`] } } : undefined,
+        conditions: limited ? { StringLike: { 's3:prefix': prefixes.map((objectPrefix) => `${objectPrefix}*`) } } : undefined,
       }),
     );
   }
@@ -320,12 +330,14 @@ export function bindBucket(
   fn.lambda.addEnvironment(def.envName, bucket.bucketName);
 
   const cfnBucket = bucket.node.defaultChild as s3.CfnBucket;
-  Validations.of(fn).acknowledge({
-    id: `AwsSolutions-IAM5[Resource::<${Stack.of(bucket).getLogicalId(cfnBucket)}.Arn>/${objectPrefix}*]`,
-    reason:
-      `Object-level S3 actions need an object ARN pattern; this one is limited to the ${def.role} ` +
-      `bucket${objectPrefix ? ` (keys under ${objectPrefix})` : ''} and to the actions of the requested access level.`,
-  });
+  for (const objectPrefix of prefixes) {
+    Validations.of(fn).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${Stack.of(bucket).getLogicalId(cfnBucket)}.Arn>/${objectPrefix}*]`,
+      reason:
+        `Object-level S3 actions need an object ARN pattern; this one is limited to the ${def.role} ` +
+        `bucket${objectPrefix ? ` (keys under ${objectPrefix})` : ''} and to the actions of the requested access level.`,
+    });
+  }
 }
 
 function grantKeyVia(
