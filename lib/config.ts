@@ -47,6 +47,19 @@ const TIME_OF_DAY = /^([01]\d|2[0-3]):([0-5]\d)$/;
 /** Upper bound of a usage-plan quota (requests per day); far above any plausible traffic. */
 export const MAX_METRICS_QUOTA_PER_DAY = 1_000_000_000;
 
+/**
+ * Per-IP request limits of the WAF rate-based rules, in requests per 5 minutes (WAF's window).
+ * Upstream allowed 100 /claim-key requests per 5 minutes per IP; it had no /upload limit. Phones
+ * behind carrier-grade NAT share an address, so a limit is per crowd, not per phone: /upload is
+ * looser because every accepted upload needs a claimed key pair anyway.
+ */
+export const DEFAULT_WAF_RATE_LIMITS = { claimKeyPer5Minutes: 100, uploadPer5Minutes: 1000 } as const;
+/** WAF accepts rate limits from 10 to 2 000 000 000. */
+export const WAF_RATE_LIMIT_RANGE = { min: 10, max: 2_000_000_000 } as const;
+
+/** Default API 5xx alarm threshold: 5xx answers of the stage within 5 minutes. */
+export const DEFAULT_API_5XX_ALARM_THRESHOLD = 5;
+
 /** Characters Apple and Google both accept in a verification key id / version. */
 const KEY_LABEL = /^[A-Za-z0-9_.]{1,32}$/;
 
@@ -73,6 +86,14 @@ export interface MetricsUsagePlanConfig {
   readonly quotaPerDay: number;
 }
 
+/** Per-IP WAF rate limits (requests per 5 minutes per client address). */
+export interface WafRateLimitsConfig {
+  /** `/claim-key` (upstream: 100). */
+  readonly claimKeyPer5Minutes: number;
+  /** `/upload`. */
+  readonly uploadPer5Minutes: number;
+}
+
 export interface StageConfig {
   /** Lower-case name, equal to its key in `stages`; used in the stack name and tags. */
   readonly stageName: string;
@@ -84,10 +105,17 @@ export interface StageConfig {
   readonly logRetentionDays: LogRetentionDays;
   /** Point-in-time-recovery window of the tables that enable PITR; 1–6 days (see above). */
   readonly pointInTimeRecoveryDays: number;
-  /** Where alarms are sent (observability construct, later). */
+  /** E-mail subscribed to the alarm topic (lib/constructs/observability.ts); none when absent. */
   readonly alarmEmail?: string;
-  /** CIDRs (IPv4 or IPv6) allowed to call /new-key-claim; enforced by the WAF construct (later). */
+  /**
+   * CIDRs (IPv4 or IPv6, prefix ≥ 1) allowed to call /new-key-claim; enforced by the WAF
+   * (lib/constructs/waf.ts). EMPTY means nobody: /new-key-claim is blocked outright.
+   */
   readonly newKeyClaimAllowList: readonly string[];
+  /** Per-IP WAF rate limits of /claim-key and /upload; default DEFAULT_WAF_RATE_LIMITS. */
+  readonly wafRateLimits: WafRateLimitsConfig;
+  /** API 5xx alarm: 5xx answers of the stage in 5 minutes that raise it; default 5. */
+  readonly api5xxAlarmThreshold: number;
   /** Remaining-key quota of a fresh server key pair (upstream shipped 43). */
   readonly initialRemainingKeys: number;
   /** API Gateway stage-wide throttling. */
@@ -135,6 +163,8 @@ const KNOWN_FIELDS: ReadonlySet<string> = new Set([
   'pointInTimeRecoveryDays',
   'alarmEmail',
   'newKeyClaimAllowList',
+  'wafRateLimits',
+  'api5xxAlarmThreshold',
   'initialRemainingKeys',
   'apiThrottle',
   'exportScheduleMinutes',
@@ -190,6 +220,8 @@ export function parseStageConfig(stage: string, raw: unknown): StageConfig {
     metricsReportTimeUtc = DEFAULT_METRICS_REPORT_TIME_UTC,
     cdnPriceClass = 'PriceClass_100',
     cdnDistributionId,
+    wafRateLimits = DEFAULT_WAF_RATE_LIMITS,
+    api5xxAlarmThreshold = DEFAULT_API_5XX_ALARM_THRESHOLD,
   } = raw;
 
   if (typeof stageName !== 'string' || !/^[a-z][a-z0-9-]{0,19}$/.test(stageName)) {
@@ -225,6 +257,9 @@ export function parseStageConfig(stage: string, raw: unknown): StageConfig {
     newKeyClaimAllowList.forEach((cidr: unknown, i) => {
       if (typeof cidr !== 'string' || !isCidr(cidr)) {
         problems.push(`${at(`newKeyClaimAllowList[${i}]`)}: must be an IPv4 or IPv6 CIDR (got ${JSON.stringify(cidr)})`);
+      } else if (cidr.endsWith('/0')) {
+        // WAF IP sets reject /0, and "everyone" is not an allow-list.
+        problems.push(`${at(`newKeyClaimAllowList[${i}]`)}: a /0 prefix would allow every address; WAF IP sets accept /1 and longer`);
       }
     });
   }
@@ -253,6 +288,10 @@ export function parseStageConfig(stage: string, raw: unknown): StageConfig {
     problems.push(`${at('signingKeyVersion')}: must be 1–32 of [A-Za-z0-9_.], e.g. "v1"`);
   }
   problems.push(...metricsUsagePlanProblems(metricsUsagePlan, apiThrottle, at));
+  problems.push(...wafRateLimitsProblems(wafRateLimits, at));
+  if (!isInteger(api5xxAlarmThreshold, 1, 100_000)) {
+    problems.push(`${at('api5xxAlarmThreshold')}: must be an integer 1–100000 (5xx answers in 5 minutes)`);
+  }
   if (typeof metricsReportTimeUtc !== 'string' || !TIME_OF_DAY.test(metricsReportTimeUtc)) {
     problems.push(`${at('metricsReportTimeUtc')}: must be a UTC time of day "HH:MM" (00:00–23:59), e.g. "03:00"`);
   }
@@ -280,6 +319,11 @@ export function parseStageConfig(stage: string, raw: unknown): StageConfig {
     pointInTimeRecoveryDays: pointInTimeRecoveryDays as number,
     ...(alarmEmail !== undefined && { alarmEmail: alarmEmail as string }),
     newKeyClaimAllowList: [...(newKeyClaimAllowList as string[])],
+    wafRateLimits: {
+      claimKeyPer5Minutes: (wafRateLimits as Record<string, number>).claimKeyPer5Minutes,
+      uploadPer5Minutes: (wafRateLimits as Record<string, number>).uploadPer5Minutes,
+    },
+    api5xxAlarmThreshold: api5xxAlarmThreshold as number,
     initialRemainingKeys: initialRemainingKeys as number,
     apiThrottle: { rateLimit: throttle.rateLimit, burstLimit: throttle.burstLimit },
     exportScheduleMinutes: exportScheduleMinutes as number,
@@ -319,6 +363,23 @@ function metricsUsagePlanProblems(value: unknown, apiThrottle: unknown, at: (fie
   }
   const known = new Set(['rateLimit', 'burstLimit', 'quotaPerDay']);
   for (const key of Object.keys(value).filter((k) => !known.has(k))) problems.push(`${at(`metricsUsagePlan.${key}`)}: unknown field`);
+  return problems;
+}
+
+/** Problems of `wafRateLimits`: both limits required, integers in WAF's accepted range. */
+function wafRateLimitsProblems(value: unknown, at: (field: string) => string): string[] {
+  if (!isRecord(value)) return [`${at('wafRateLimits')}: must be an object { claimKeyPer5Minutes, uploadPer5Minutes }`];
+  const problems: string[] = [];
+  const known = ['claimKeyPer5Minutes', 'uploadPer5Minutes'];
+  for (const field of known) {
+    if (!isInteger(value[field], WAF_RATE_LIMIT_RANGE.min, WAF_RATE_LIMIT_RANGE.max)) {
+      problems.push(
+        `${at(`wafRateLimits.${field}`)}: must be an integer ${WAF_RATE_LIMIT_RANGE.min}–${WAF_RATE_LIMIT_RANGE.max} ` +
+          '(requests per 5 minutes per IP)',
+      );
+    }
+  }
+  for (const key of Object.keys(value).filter((k) => !known.includes(k))) problems.push(`${at(`wafRateLimits.${key}`)}: unknown field`);
   return problems;
 }
 

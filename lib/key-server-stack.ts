@@ -7,15 +7,14 @@
  * Exports (KMS signing key, scheduled build-exports, exposure configuration; exports.ts) and Cdn
  * (CloudFront with OAC on the exports bucket, retrieve-auth Function + KeyValueStore; cdn.ts) and
  * Metrics (save-metrics behind an API key + usage plan, aggregate-metrics on the rawMetrics
- * stream, the nightly metrics-report; metrics.ts).
+ * stream, the nightly metrics-report; metrics.ts), Waf (REGIONAL web ACL on the API stage: the
+ * /new-key-claim allow-list, body sizes, per-IP rates, AWS managed rules; waf.ts) and, last,
+ * Observability (alarm topic, alarms on every function, queue and table, the dashboard;
+ * observability.ts — it must stay last: it alarms on what exists when it is built, and fails the
+ * synth if anything is added after it).
  * A feature joins with a few lines here; inside it, bindTable(fn, table, def, access) grants and
  * names a table in one call and api.addRoute(path, methods, fn) routes to the function.
- * Extension points, each a construct of its own issue:
- *   - WAF: web ACL on api.restApi.deploymentStage (config.newKeyClaimAllowList); then remove the
- *       AwsSolutions-APIG3 acknowledgement in lib/constructs/api.ts
- *   - Observability: alarms (5xx, throttles, export failures/staleness, DLQ depth:
- *       exports.deadLetterQueue, metrics.aggregateFailureQueue, metrics.reportDeadLetterQueue;
- *       aggregate-metrics iterator age) to config.alarmEmail, and a dashboard
+ * Extension point, a construct of its own issue:
  *   - CloudFront WAF (us-east-1 web ACL on cdn.distribution); then remove the AwsSolutions-CFR2
  *       acknowledgement in lib/constructs/cdn.ts
  */
@@ -27,8 +26,10 @@ import { Cdn } from './constructs/cdn';
 import { Exports } from './constructs/exports';
 import type { FunctionDefaults } from './constructs/key-server-function';
 import { Metrics } from './constructs/metrics';
+import { Observability } from './constructs/observability';
 import { Storage } from './constructs/storage';
 import { Submission } from './constructs/submission';
+import { Waf } from './constructs/waf';
 
 export interface KeyServerStackProps extends StackProps {
   readonly config: StageConfig;
@@ -43,6 +44,8 @@ export class KeyServerStack extends Stack {
   readonly exports: Exports;
   readonly cdn: Cdn;
   readonly metrics: Metrics;
+  readonly waf: Waf;
+  readonly observability: Observability;
 
   constructor(scope: Construct, id: string, props: KeyServerStackProps) {
     super(scope, id, props);
@@ -97,6 +100,25 @@ export class KeyServerStack extends Stack {
       functionDefaults: this.functionDefaults,
       usagePlan: config.metricsUsagePlan,
       reportTimeUtc: config.metricsReportTimeUtc,
+    });
+
+    this.waf = new Waf(this, 'Waf', {
+      stage: this.api.restApi.deploymentStage,
+      newKeyClaimAllowList: config.newKeyClaimAllowList,
+      rateLimits: config.wafRateLimits,
+    });
+
+    // Last: it alarms on every function, queue and table built above.
+    this.observability = new Observability(this, 'Observability', {
+      alarmEmail: config.alarmEmail,
+      metricsNamespace: this.functionDefaults.metricsNamespace,
+      api5xxThreshold: config.api5xxAlarmThreshold,
+      exportScheduleMinutes: config.exportScheduleMinutes,
+      api: this.api,
+      waf: this.waf,
+      storage: this.storage,
+      exports: this.exports,
+      metrics: this.metrics,
     });
   }
 }

@@ -9,8 +9,16 @@
  *   identifier ends up in a log line.
  * - Execution logs at ERROR without data tracing (never bodies), in a log group we create, so it
  *   gets the stage retention instead of API Gateway's never-expiring default.
- * - Stage-wide throttling from the stage config; per-route rate rules belong to the WAF.
- * - Regional endpoint: the WAF (later) attaches to the stage; no hidden edge distribution.
+ * - Stage-wide throttling from the stage config; per-route rate rules belong to the WAF
+ *   (lib/constructs/waf.ts, associated with this stage).
+ * - Regional endpoint: the WAF attaches to the stage; no hidden edge distribution.
+ * - Detailed CloudWatch metrics (Count, 4XXError, 5XXError, Latency per resource and method) for
+ *   the per-route graphs of the dashboard; they cost the CloudWatch price of ~7 metrics per
+ *   method (about 50 metrics for this API), and carry no request data.
+ * - Gateway responses as upstream (Go's ServeMux): a path or method no route serves answers
+ *   `404 page not found\n` (text/plain), not API Gateway's 403 "Missing Authentication Token";
+ *   a missing or unknown /save-metrics API key stays 403 `{"message":"Forbidden"}`
+ *   (INVALID_API_KEY, the response type API Gateway uses for both).
  *
  * It also owns the health endpoints `/services/ping` and `/services/present` (ANY, as upstream).
  */
@@ -23,6 +31,33 @@ import { KeyServerFunction, type FunctionDefaults } from './key-server-function'
 
 /** Deployment stage of the REST API (the URL path prefix of the execute-api endpoint). */
 export const API_STAGE_NAME = 'v1';
+
+/** Upstream's answer to a path or method no route serves (Go net/http `NotFound`). */
+export const NOT_FOUND_BODY = '404 page not found\n';
+export const NOT_FOUND_CONTENT_TYPE = 'text/plain; charset=utf-8';
+/** API Gateway's own body of a refused API key, kept as is. */
+export const FORBIDDEN_BODY = '{"message":"Forbidden"}';
+
+/**
+ * Gateway responses this API customises, by type. API Gateway answers an unknown path AND a
+ * known path with a method it has no route for with MISSING_AUTHENTICATION_TOKEN (403 by
+ * default); RESOURCE_NOT_FOUND is its 404 for other lookups that fail after authorisation. Both
+ * become upstream's 404. INVALID_API_KEY (missing or unknown x-api-key on /save-metrics) is
+ * pinned to its default so that no DEFAULT_4XX change could ever turn it into something else.
+ * Response templates of gateway responses are static (no VTL); API Gateway picks one by content
+ * type and falls back to application/json, so that key carries the body for every request, and
+ * the Content-Type header says what it really is.
+ */
+export const GATEWAY_RESPONSES: readonly {
+  readonly type: apigw.ResponseType;
+  readonly statusCode: string;
+  readonly contentType: string;
+  readonly body: string;
+}[] = [
+  { type: apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN, statusCode: '404', contentType: NOT_FOUND_CONTENT_TYPE, body: NOT_FOUND_BODY },
+  { type: apigw.ResponseType.RESOURCE_NOT_FOUND, statusCode: '404', contentType: NOT_FOUND_CONTENT_TYPE, body: NOT_FOUND_BODY },
+  { type: apigw.ResponseType.INVALID_API_KEY, statusCode: '403', contentType: 'application/json', body: FORBIDDEN_BODY },
+];
 
 export type RouteMethod = 'ANY' | 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH' | 'HEAD' | 'OPTIONS';
 
@@ -81,9 +116,10 @@ export class Api extends Construct {
         loggingLevel: apigw.MethodLoggingLevel.ERROR,
         dataTraceEnabled: false,
         tracingEnabled: false,
-        metricsEnabled: false,
+        metricsEnabled: true,
       },
     });
+    this.addGatewayResponses();
 
     // API Gateway writes execution logs to this fixed name and would create it without expiry.
     this.executionLogGroup = new logs.LogGroup(this, 'ExecutionLogs', {
@@ -122,6 +158,23 @@ export class Api extends Construct {
     return resource;
   }
 
+  private addGatewayResponses(): void {
+    for (const response of GATEWAY_RESPONSES) {
+      // Construct ids from the type (e.g. MissingAuthenticationToken): stable across reorderings.
+      const id = response.type.responseType
+        .toLowerCase()
+        .replace(/(^|_)([a-z])/g, (_, __, c: string) => c.toUpperCase());
+      this.restApi.addGatewayResponse(id, {
+        type: response.type,
+        statusCode: response.statusCode,
+        // Static header values are single-quoted in API Gateway's mapping syntax. nosniff as on
+        // every handler answer (lambdas/shared/http.ts).
+        responseHeaders: { 'Content-Type': `'${response.contentType}'`, 'X-Content-Type-Options': "'nosniff'" },
+        templates: { 'application/json': response.body },
+      });
+    }
+  }
+
   private acknowledgeFindings(): void {
     const cloudWatchRole = this.restApi.node.findChild('CloudWatchRole');
     Validations.of(cloudWatchRole).acknowledge({
@@ -150,13 +203,6 @@ export class Api extends Construct {
         'Bodies are binary protobuf / NaCl boxes (binaryMediaTypes */*) that API Gateway models cannot ' +
         'describe; every handler decodes, size-caps and validates its input. The JSON /save-metrics route ' +
         'adds its own request validator with a schema when it joins the API.',
-    });
-    Validations.of(this.restApi).acknowledge({
-      id: 'AwsSolutions-APIG3',
-      reason:
-        'TEMPORARY: the WAF web ACL (managed rule sets, per-IP rate rules on /claim-key and /upload, the ' +
-        '/new-key-claim allow-list) is the api+WAF feature of a later issue, which must delete this ' +
-        'acknowledgement when it associates the ACL with the stage.',
     });
   }
 }

@@ -200,6 +200,12 @@ export class Exports extends Construct {
     });
   }
 
+  /** The Lambda function behind the exposure configuration deployment (a stack-level singleton of aws-cdk-lib). */
+  get exposureConfigurationHandler(): lambda.Function {
+    const handler = this.exposureConfiguration.node.findChild('CustomResourceHandler') as lambda.SingletonFunction;
+    return Stack.of(this).node.findChild(handler.permissionsNode.id) as lambda.Function;
+  }
+
   /** Key policy AND role policy: only this role, only ECDSA_SHA_256 over a digest. */
   private allowSigning(role: iam.Role): void {
     this.signingKey.addToResourcePolicy(

@@ -63,12 +63,15 @@ export interface KeyServerFunctionProps {
 }
 
 export class KeyServerFunction extends Construct {
+  /** `POWERTOOLS_SERVICE_NAME`: the `service` dimension of the function's EMF metrics. */
+  readonly serviceName: string;
   readonly lambda: NodejsFunction;
   readonly logGroup: logs.LogGroup;
   readonly role: iam.Role;
 
   constructor(scope: Construct, id: string, props: KeyServerFunctionProps) {
     super(scope, id);
+    this.serviceName = props.serviceName;
 
     this.logGroup = new logs.LogGroup(this, 'LogGroup', {
       retention: props.defaults.logRetentionDays as number as logs.RetentionDays,

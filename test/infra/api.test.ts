@@ -1,5 +1,6 @@
 import type { Template } from 'aws-cdk-lib/assertions';
 import { API_STAGE_NAME } from '../../lib/constructs/api';
+import { notFound } from '../../lambdas/shared/http';
 import {
   actionsOf,
   logicalIdAt,
@@ -162,5 +163,85 @@ describe('api', () => {
       expect(JSON.stringify(permission.Properties.SourceArn)).toContain(restApiId);
       expect(JSON.stringify(permission.Properties.SourceArn)).not.toContain('test-invoke-stage');
     }
+  });
+
+  describe('gateway responses', () => {
+    const gatewayResponse = (type: string) => {
+      const found = Object.values(template.findResources('AWS::ApiGateway::GatewayResponse')).filter(
+        (r) => r.Properties.ResponseType === type,
+      );
+      expect(found).toHaveLength(1);
+      return found[0].Properties as Record<string, unknown>;
+    };
+
+    it.each(['MISSING_AUTHENTICATION_TOKEN', 'RESOURCE_NOT_FOUND'])(
+      'answers %s (unknown path or method) 404 `404 page not found\\n` in text/plain, as upstream',
+      (type) => {
+        // Act
+        const response = gatewayResponse(type);
+
+        // Assess
+        expect(response.StatusCode).toBe('404');
+        expect(response.ResponseParameters).toEqual({
+          'gatewayresponse.header.Content-Type': "'text/plain; charset=utf-8'",
+          'gatewayresponse.header.X-Content-Type-Options': "'nosniff'",
+        });
+        // The one template is API Gateway's fallback for every request content type.
+        expect(response.ResponseTemplates).toEqual({ 'application/json': '404 page not found\n' });
+        expect(response.RestApiId).toEqual({ Ref: logicalIdAt(template, 'Api/RestApi/Resource') });
+      },
+    );
+
+    it('answers an unknown path exactly as a handler answers 404 (body and headers)', () => {
+      // Prepare
+      const handler404 = notFound();
+
+      // Act
+      const response = gatewayResponse('MISSING_AUTHENTICATION_TOKEN');
+
+      // Assess
+      expect((response.ResponseTemplates as Record<string, string>)['application/json']).toBe(handler404.body);
+      expect(response.ResponseParameters).toEqual(
+        Object.fromEntries(Object.entries(handler404.headers ?? {}).map(([name, value]) => [`gatewayresponse.header.${name}`, `'${value}'`])),
+      );
+    });
+
+    it('keeps a missing or unknown API key (INVALID_API_KEY) a 403 `{"message":"Forbidden"}` in JSON', () => {
+      // Act
+      const response = gatewayResponse('INVALID_API_KEY');
+
+      // Assess
+      expect(response.StatusCode).toBe('403');
+      expect(response.ResponseParameters).toMatchObject({ 'gatewayresponse.header.Content-Type': "'application/json'" });
+      expect(JSON.parse((response.ResponseTemplates as Record<string, string>)['application/json'])).toEqual({ message: 'Forbidden' });
+    });
+
+    it('customises no other response type (WAF blocks, throttling and quota keep API Gateway\'s answers)', () => {
+      // Act
+      const types = Object.values(template.findResources('AWS::ApiGateway::GatewayResponse')).map((r) => r.Properties.ResponseType);
+
+      // Assess
+      expect(types.sort()).toEqual(['INVALID_API_KEY', 'MISSING_AUTHENTICATION_TOKEN', 'RESOURCE_NOT_FOUND']);
+    });
+
+    it('redeploys the stage when a gateway response changes (the deployment depends on each)', () => {
+      // Prepare
+      const ids = Object.keys(template.findResources('AWS::ApiGateway::GatewayResponse'));
+
+      // Act
+      const deployments = Object.values(template.findResources('AWS::ApiGateway::Deployment'));
+
+      // Assess
+      expect(deployments).toHaveLength(1);
+      expect(deployments[0].DependsOn).toEqual(expect.arrayContaining(ids));
+    });
+  });
+
+  it('publishes detailed (per route and method) CloudWatch metrics for the dashboard', () => {
+    // Act
+    const stage = resourceAt(template, STAGE);
+
+    // Assess
+    expect(stage.Properties.MethodSettings).toEqual([expect.objectContaining({ HttpMethod: '*', ResourcePath: '/*', MetricsEnabled: true })]);
   });
 });

@@ -5,6 +5,7 @@
 import { Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { DEFAULT_WAF_RATE_LIMITS } from '../../lib/config';
 import { Api } from '../../lib/constructs/api';
 import {
   bindBucket,
@@ -16,6 +17,7 @@ import {
   type FunctionDefaults,
 } from '../../lib/constructs/key-server-function';
 import { Storage } from '../../lib/constructs/storage';
+import { Waf } from '../../lib/constructs/waf';
 import { BUCKETS, TABLES } from '../../lib/definitions';
 import {
   actionsOf,
@@ -46,6 +48,8 @@ describe('binding helpers and addRoute', () => {
     const stack = new Stack(app, 'BindingTest');
     const storage = new Storage(stack, 'Storage', { pointInTimeRecoveryDays: 3, logRetentionDays: 7 });
     const api = new Api(stack, 'Api', { throttle: aStageConfig().apiThrottle, logRetentionDays: 7, functionDefaults: DEFAULTS });
+    // As in the real stack, the API stage has its web ACL (cdk-nag AwsSolutions-APIG3).
+    new Waf(stack, 'Waf', { stage: api.restApi.deploymentStage, newKeyClaimAllowList: [], rateLimits: DEFAULT_WAF_RATE_LIMITS });
     const fn = new KeyServerFunction(stack, 'Feature', { entry: 'lambdas/handlers/services.ts', serviceName: 'feature', defaults: DEFAULTS });
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 

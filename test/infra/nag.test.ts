@@ -41,7 +41,6 @@ describe('cdk-nag AwsSolutions checks', () => {
     // The reviewed list: a new acknowledgement is a decision, so it changes this test too.
     expect(acknowledgements.map((a) => `${a.path.replace(/^[^/]+\//, '')} ${a.id}`).sort()).toEqual([
       'Api/RestApi AwsSolutions-APIG2',
-      'Api/RestApi AwsSolutions-APIG3',
       'Api/RestApi AwsSolutions-APIG4',
       'Api/RestApi AwsSolutions-COG4',
       'Api/RestApi/CloudWatchRole AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
