@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../../lambdas/adapters/aws-clients';
 import { freePort } from '../../local/ports';
-import { startLocalProcess } from '../support/local-process';
+import { spawn, spawnSync } from 'node:child_process';
+import { ROOT, startLocalProcess, TEST_ENV } from '../support/local-process';
 import { fetchInfo } from '../support/runtime';
 
 const alive = (pid: number) => {
@@ -64,6 +65,32 @@ test('`npm start` answers ping, and SIGTERM to npm leaves no process behind', as
   expect(alive(info.processes.runtimePid)).toBe(false);
   expect(alive(info.processes.dynamodbPid!)).toBe(false);
   expect(await portOpen(Number(new URL(runtime.url).port))).toBe(false);
+});
+
+test('SIGTERM during start-up stops the Java already started, then exits', async () => {
+  // Prepare: start the runtime and wait only until its DynamoDB Local child exists.
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'local', 'main.ts')], {
+    cwd: ROOT,
+    env: { ...process.env, ...TEST_ENV, LOCAL_IN_MEMORY: '1', PORT: String(await freePort()), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    stdio: 'ignore',
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let javaPid: number | undefined;
+  const deadline = Date.now() + 30_000;
+  while (javaPid === undefined && Date.now() < deadline) {
+    const children = spawnSync('pgrep', ['-P', String(child.pid), 'java'], { encoding: 'utf8' }).stdout.trim();
+    javaPid = children ? Number(children.split('\n')[0]) : undefined;
+    if (javaPid === undefined) await new Promise((r) => setTimeout(r, 50)); // polling the process table
+  }
+  expect(javaPid).toBeDefined();
+
+  // Act
+  child.kill('SIGTERM');
+  const code = await exited;
+
+  // Assess
+  expect(code).toBe(0);
+  expect(alive(javaPid!)).toBe(false);
 });
 
 test('persisted mode keeps items and generated secrets across a restart', async () => {
