@@ -277,15 +277,6 @@ function bindIndexQuery(fn: KeyServerFunction, table: dynamodb.Table, def: Table
 }
 
 /**
- * Sets `def.envName` to the table's name and grants NOTHING. Only for a handler whose shared
- * cold-start context requires the name of a table it never calls (the submission context reads
- * both table names in every submission handler); a call would be denied, which is the point.
- */
-export function bindTableNameOnly(fn: KeyServerFunction, table: dynamodb.Table, def: TableDefinition): void {
-  fn.lambda.addEnvironment(def.envName, table.tableName);
-}
-
-/**
  * Grants `access` on the objects of `bucket` and sets `def.envName` to its name. With
  * `objectPrefix` (e.g. `exports/`) the object actions are limited to keys under it; with
  * `objectPrefixes` (e.g. `masked/`, `unmasked/`) to keys under any of them.

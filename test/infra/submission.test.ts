@@ -119,7 +119,7 @@ describe('submission', () => {
     }
   });
 
-  it('lets only upload-keys reach the diagnosis keys table; issue-code and claim-key only know its name', () => {
+  it('lets only upload-keys reach (or even name) the diagnosis keys table', () => {
     // Prepare
     const diagnosisKeys = id('Storage/DiagnosisKeysTable/Resource');
     const mentions = (name: FunctionName) => statementsOf(name).filter((s) => JSON.stringify(s.Resource).includes(diagnosisKeys));
@@ -129,10 +129,10 @@ describe('submission', () => {
 
     // Assess
     expect(byFunction).toEqual({ IssueCode: [], ClaimKey: [], UploadKeys: sorted(['dynamodb:BatchGetItem', 'dynamodb:PutItem']) });
-    // The shared cold-start context requires both names, so the two without access still get it.
-    for (const name of FUNCTIONS) {
-      expect(variablesOf(name)[TABLES.diagnosisKeys.envName]).toEqual({ Ref: diagnosisKeys });
-    }
+    // Each handler's cold-start context reads only what it uses (submissionContextFromEnv(role)).
+    expect(variablesOf('UploadKeys')[TABLES.diagnosisKeys.envName]).toEqual({ Ref: diagnosisKeys });
+    expect(variablesOf('IssueCode')).not.toHaveProperty(TABLES.diagnosisKeys.envName);
+    expect(variablesOf('ClaimKey')).not.toHaveProperty(TABLES.diagnosisKeys.envName);
   });
 
   it.each(FUNCTIONS)('uses the data key for %s tables only through DynamoDB (kms:ViaService)', (name) => {
@@ -157,7 +157,6 @@ describe('submission', () => {
     // Assess
     expect(variables).toMatchObject({
       [TABLES.submission.envName]: { Ref: id('Storage/SubmissionTable/Resource') },
-      [TABLES.diagnosisKeys.envName]: { Ref: id('Storage/DiagnosisKeysTable/Resource') },
       REGION_CODE: regionCode,
       INITIAL_REMAINING_KEYS: String(initialRemainingKeys),
       SECRETS_ARN: { Ref: id(SECRET) },
